@@ -1,0 +1,380 @@
+"""Event configuration: one TOML file per deployment -> typed, validated settings.
+
+Every setting has a default (where one makes sense), help text (the Field
+description, which docs/configuration.md must mention: a test checks) and a
+validator. A wrong file raises ConfigError with one message that names the
+file, the key path and the problem; the CLI turns it into exit code 2.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, time, timezone
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+DEFAULT_DATABASE_URL = "sqlite:///data/aggregator.db"
+SOURCE_KINDS = ("x", "mastodon", "bluesky", "flickr", "youtube", "feed")
+SourceKind = Literal["x", "mastodon", "bluesky", "flickr", "youtube", "feed"]
+SessionKind = Literal["talk", "workshop", "open_space", "break", "other"]
+
+# Credentials each source kind needs: name -> required?  Values in the file are
+# the *names* of environment variables, never the secrets themselves.
+CREDENTIALS: dict[str, dict[str, bool]] = {
+    "x": {"bearer_token": True},
+    "mastodon": {"access_token": False},
+    "bluesky": {"identifier": True, "app_password": True},
+    "flickr": {},
+    "youtube": {},
+    "feed": {},
+}
+
+# Where each kind talks to when `api_base` is not set.
+DEFAULT_API_BASE: dict[str, str] = {
+    "x": "https://api.twitter.com",
+    "mastodon": "https://mastodon.social",
+    "bluesky": "https://bsky.social",
+    "flickr": "https://www.flickr.com",
+    "youtube": "https://www.youtube.com",
+    "feed": "",
+}
+
+
+class ConfigError(Exception):
+    """A configuration problem, worded for the person who wrote the file."""
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ServerSettings(_Model):
+    database_url: str = Field(
+        DEFAULT_DATABASE_URL,
+        description="SQLAlchemy URL of the database; DATABASE_URL in the environment overrides it. "
+        "sqlite:///path or postgresql+psycopg://user@host/db.",
+    )
+    public_url: str = Field(
+        "http://127.0.0.1:8000", description="Public base URL of this server (used in QR codes, embeds, feeds)."
+    )
+    secret_key_env: str = Field(
+        "AGGREGATOR_SECRET_KEY",
+        description="Name of the environment variable holding the key that signs session cookies. "
+        "If unset, a random key is made at start (sessions end on restart).",
+    )
+    cors_origins: tuple[str, ...] = Field((), description="Origins allowed to call the JSON API from a browser.")
+    media_dir: str = Field("data/media", description="Folder for reporters' uploaded photos and thumbnails.")
+    user_agent: str = Field(
+        "event-aggregator/0.1 (+https://github.com/event-aggregator)",
+        description="User-Agent sent to every platform.",
+    )
+
+
+class ProgrammeSession(_Model):
+    title: str = Field(description="Heading shown on the timeline and wall.")
+    start: datetime = Field(description="Start, local time in the event's timezone (or with an offset).")
+    end: datetime = Field(description="End, local time in the event's timezone (or with an offset).")
+    room: str = Field("", description="Where it happens.")
+    kind: SessionKind = Field("talk", description="talk, workshop, open_space, break or other.")
+    speakers: tuple[str, ...] = Field((), description="Names of speakers or facilitators.")
+
+
+class SourceSettings(_Model):
+    kind: SourceKind = Field(description="x, mastodon, bluesky, flickr, youtube or feed.")
+    name: str = Field("", description="Unique name within the event; defaults to the kind (plus a number).")
+    enabled: bool = Field(True, description="Collect from this source.")
+    interval: int = Field(60, ge=5, le=86400, description="Seconds between polls.")
+    api_base: str = Field(
+        "", description="Base URL of the API or instance; every kind accepts it (the sandbox uses it)."
+    )
+    hashtags: tuple[str, ...] | None = Field(
+        None, description="Hashtags to follow (without #); defaults to the event's hashtags."
+    )
+    match: Literal["any", "all"] = Field("any", description="Whether a post needs any or all of the hashtags.")
+    keywords: tuple[str, ...] = Field((), description="Extra words or phrases to search for, where the API allows.")
+    accounts: tuple[str, ...] = Field(
+        (), description="Accounts whose posts count even without the hashtag (organisers, speakers)."
+    )
+    exclude_words: tuple[str, ...] = Field((), description="Posts containing these words are not collected.")
+    exclude_accounts: tuple[str, ...] = Field((), description="Posts by these accounts are not collected.")
+    credentials: dict[str, str] = Field(
+        default_factory=dict,
+        description="Credential name -> name of the environment variable that holds it.",
+    )
+    params: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Kind-specific options: feed url; youtube channel_id/playlist_id; mastodon local/only_media.",
+    )
+
+    @field_validator("hashtags", "accounts", "exclude_accounts")
+    @classmethod
+    def _strip_marks(cls, v: tuple[str, ...] | None) -> tuple[str, ...] | None:
+        return None if v is None else tuple(s.strip().lstrip("#@") for s in v if s.strip())
+
+    @model_validator(mode="after")
+    def _check_credentials(self) -> SourceSettings:
+        known = CREDENTIALS[self.kind]
+        for name in self.credentials:
+            if name not in known:
+                allowed = ", ".join(known) or "none"
+                raise ValueError(f"unknown credential {name!r} for kind {self.kind} (allowed: {allowed})")
+        if self.kind == "feed" and not self.params.get("url"):
+            raise ValueError("a feed source needs params.url")
+        if self.kind == "youtube" and not (self.params.get("channel_id") or self.params.get("playlist_id")):
+            raise ValueError("a youtube source needs params.channel_id or params.playlist_id")
+        return self
+
+    @property
+    def base_url(self) -> str:
+        return (self.api_base or DEFAULT_API_BASE[self.kind]).rstrip("/")
+
+
+class ModerationSettings(_Model):
+    mode: Literal["pre", "post"] = Field(
+        "pre", description="pre: everything waits for a moderator; post: shown unless a rule stops it."
+    )
+    blocked_words: tuple[str, ...] = Field((), description="Words or phrases that reject a post.")
+    queue_words: tuple[str, ...] = Field((), description="Words or phrases that send a post to the queue.")
+    use_profanity_list: bool = Field(True, description="Queue posts containing words from the shipped list.")
+    trusted_authors: tuple[str, ...] = Field(
+        (), description="Handles approved without review (platform:handle or handle)."
+    )
+    blocked_authors: tuple[str, ...] = Field((), description="Handles always rejected (platform:handle or handle).")
+    hide_replies: bool = Field(False, description="Reject replies to other posts.")
+    hide_reposts: bool = Field(False, description="Do not fold reposts into a count; reject them.")
+    hide_sensitive: bool = Field(True, description="Queue posts whose media is flagged sensitive.")
+    hide_content_warnings: bool = Field(True, description="Queue posts that carry a content warning.")
+    languages: tuple[str, ...] = Field((), description="Language allowlist (ISO 639-1); empty allows all.")
+    per_author_cap: int = Field(0, ge=0, description="Most posts one author may show per window; 0 for no cap.")
+    per_author_window: int = Field(600, ge=1, description="Window of the per-author cap, seconds.")
+    max_age_days: float = Field(
+        7, gt=0, description="Posts older than this before the event starts are rejected."
+    )
+    max_future_minutes: float = Field(10, ge=0, description="Posts dated further ahead than this are queued.")
+    crosspost_window: int = Field(
+        1800, ge=0, description="Seconds within which one author's near-identical posts are one card."
+    )
+    crosspost_similarity: float = Field(
+        0.9, gt=0, le=1, description="Text similarity (0-1) above which posts count as cross-posts."
+    )
+    photo_hash_distance: int = Field(
+        6, ge=0, le=64, description="Most differing bits between perceptual hashes for one photo."
+    )
+
+
+class WallSettings(_Model):
+    max_cards: int = Field(60, ge=1, le=500, description="Most cards on the wall at once.")
+    theme: Literal["dark", "light"] = Field("dark", description="dark or light.")
+    accent_colour: str = Field("#e4572e", pattern=r"^#[0-9a-fA-F]{6}$", description="Accent colour, #rrggbb.")
+    logo_url: str = Field("", description="Logo shown in the wall's header.")
+    background_url: str = Field("", description="Background image of the wall.")
+    card_size: Literal["small", "medium", "large"] = Field("medium", description="small, medium or large.")
+    platforms: tuple[str, ...] = Field((), description="Platforms shown on the wall; empty shows all.")
+    show_media: bool = Field(True, description="Show photos and video posters on cards.")
+    reduced_motion: bool = Field(False, description="No animations (also follows the viewer's OS setting).")
+    high_contrast: bool = Field(False, description="High-contrast colours.")
+    spotlight_seconds: int = Field(12, ge=3, description="Seconds each featured post stays in the spotlight.")
+    embed_origins: tuple[str, ...] = Field((), description="Origins allowed to frame the embeds.")
+
+
+class EventSettings(_Model):
+    slug: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$", description="URL name: lower-case letters, digits, -.")
+    title: str = Field(description="Name of the event.")
+    timezone: str = Field("UTC", description="IANA timezone of the venue, e.g. Europe/London.")
+    start: datetime = Field(description="Start of the event, local time (or with an offset).")
+    end: datetime = Field(description="End of the event, local time (or with an offset).")
+    venue: str = Field("", description="Where it is.")
+    url: str = Field("", description="The organiser's event page (QR code on the wall).")
+    hashtags: tuple[str, ...] = Field(description="The event's hashtags, without #.")
+    programme: tuple[ProgrammeSession, ...] = Field((), description="The sessions of the day.")
+    sources: tuple[SourceSettings, ...] = Field((), description="Where posts are collected from.")
+    moderation: ModerationSettings = Field(default_factory=ModerationSettings, description="Moderation policy.")
+    wall: WallSettings = Field(default_factory=WallSettings, description="Wall display options.")
+
+    @field_validator("timezone")
+    @classmethod
+    def _valid_timezone(cls, v: str) -> str:
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown timezone {v!r} (use an IANA name such as Europe/London)") from None
+        return v
+
+    @field_validator("hashtags")
+    @classmethod
+    def _clean_hashtags(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        tags = tuple(t.strip().lstrip("#") for t in v if t.strip().lstrip("#"))
+        if not tags:
+            raise ValueError("at least one hashtag is needed")
+        return tags
+
+    @model_validator(mode="after")
+    def _check(self) -> EventSettings:
+        if self.utc(self.end) <= self.utc(self.start):
+            raise ValueError("end must be after start")
+        for i, s in enumerate(self.programme):
+            if self.utc(s.end) <= self.utc(s.start):
+                raise ValueError(f"programme[{i}] ({s.title!r}): end must be after start")
+        names: set[str] = set()
+        for i, src in enumerate(self.sources):
+            name = self.source_name(i)
+            if name in names:
+                raise ValueError(f"sources[{i}]: duplicate source name {name!r}")
+            names.add(name)
+        return self
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def utc(self, value: datetime) -> datetime:
+        """A configured time (naive = event-local) as aware UTC."""
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=self.tz)
+        return value.astimezone(timezone.utc)
+
+    def source_name(self, index: int) -> str:
+        src = self.sources[index]
+        if src.name:
+            return src.name
+        same = [s for s in self.sources[:index] if s.kind == src.kind and not s.name]
+        return src.kind if not same else f"{src.kind}-{len(same) + 1}"
+
+    def source_hashtags(self, src: SourceSettings) -> tuple[str, ...]:
+        return src.hashtags if src.hashtags is not None else self.hashtags
+
+
+class Settings(_Model):
+    server: ServerSettings = Field(default_factory=ServerSettings, description="Server-wide settings.")
+    events: Annotated[tuple[EventSettings, ...], Field(min_length=1)] = Field(
+        description="The events this deployment serves."
+    )
+
+    @model_validator(mode="after")
+    def _unique_slugs(self) -> Settings:
+        seen: set[str] = set()
+        for i, ev in enumerate(self.events):
+            if ev.slug in seen:
+                raise ValueError(f"events[{i}].slug: {ev.slug!r} is used by another event")
+            seen.add(ev.slug)
+        return self
+
+    def event(self, slug: str) -> EventSettings:
+        for ev in self.events:
+            if ev.slug == slug:
+                return ev
+        raise KeyError(slug)
+
+
+@dataclass(frozen=True, slots=True)
+class LoadedConfig:
+    """Settings plus where they came from and the resolved database URL."""
+
+    path: Path
+    settings: Settings
+    database_url: str
+    secrets: Mapping[str, Mapping[str, str]]  # "event/source" -> credential name -> value
+
+
+def _key_path(loc: tuple[int | str, ...], data: Any) -> str:
+    """pydantic's error location as a TOML-ish key path: events[0].sources[1].kind."""
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + part
+    return out or "(top level)"
+
+
+def _describe(err: Mapping[str, Any]) -> str:
+    kind = err.get("type", "")
+    if kind == "extra_forbidden":
+        return "unknown key (misspelt?)"
+    if kind == "missing":
+        return "required key is missing"
+    msg = str(err.get("msg", "invalid value"))
+    return msg.removeprefix("Value error, ")
+
+
+def parse_settings(data: Mapping[str, Any], path: Path) -> Settings:
+    try:
+        return Settings.model_validate(data)
+    except ValidationError as exc:
+        errors = exc.errors()
+        lines = [f"{path}: {_key_path(e['loc'], data)}: {_describe(e)}" for e in errors[:10]]
+        if len(errors) > 10:
+            lines.append(f"... and {len(errors) - 10} more problems")
+        raise ConfigError("\n".join(lines)) from None
+
+
+def load_config(path: str | Path | None = None, environ: Mapping[str, str] | None = None) -> LoadedConfig:
+    """Read, validate and resolve one config file. Raises ConfigError."""
+    env = os.environ if environ is None else environ
+    raw_path = path or env.get("AGGREGATOR_CONFIG")
+    if not raw_path:
+        raise ConfigError("no config file: pass --config FILE or set AGGREGATOR_CONFIG (try `aggregator init`)")
+    cfg_path = Path(raw_path)
+    try:
+        text = cfg_path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{cfg_path}: file not found (try `aggregator init {cfg_path}`)") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{cfg_path}: cannot read: {exc}") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{cfg_path}: not valid TOML: {exc}") from None
+    data = _normalise_times(data)
+    settings = parse_settings(data, cfg_path)
+    secrets = _resolve_secrets(settings, cfg_path, env)
+    database_url = env.get("DATABASE_URL") or settings.server.database_url
+    return LoadedConfig(cfg_path, settings, database_url, secrets)
+
+
+def _normalise_times(data: Any) -> Any:
+    """TOML local dates/times become datetimes pydantic accepts; nothing else changes."""
+    if isinstance(data, dict):
+        return {k: _normalise_times(v) for k, v in data.items()}
+    if isinstance(data, list):
+        return [_normalise_times(v) for v in data]
+    if isinstance(data, date) and not isinstance(data, datetime):
+        return datetime.combine(data, time())
+    return data
+
+
+def _resolve_secrets(
+    settings: Settings, path: Path, env: Mapping[str, str]
+) -> dict[str, dict[str, str]]:
+    out: dict[str, dict[str, str]] = {}
+    for ei, ev in enumerate(settings.events):
+        for si, src in enumerate(ev.sources):
+            name = ev.source_name(si)
+            values: dict[str, str] = {}
+            for cred, required in CREDENTIALS[src.kind].items():
+                var = src.credentials.get(cred)
+                if var is None:
+                    if required and src.enabled:
+                        raise ConfigError(
+                            f"{path}: events[{ei}].sources[{si}].credentials.{cred}: "
+                            f"required for an enabled {src.kind} source (name an environment variable)"
+                        )
+                    continue
+                value = env.get(var, "")
+                if not value:
+                    if src.enabled and required:
+                        raise ConfigError(
+                            f"{path}: events[{ei}].sources[{si}].credentials.{cred}: "
+                            f"environment variable {var} is not set"
+                        )
+                    continue
+                values[cred] = value
+            out[f"{ev.slug}/{name}"] = values
+    return out
+

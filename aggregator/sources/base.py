@@ -1,0 +1,60 @@
+"""What every collector is: fetch and translate, nothing else.
+
+A collector takes its source settings, credentials and the stored cursor and
+returns a FetchResult (posts in the one Post shape plus the next cursor). It
+never touches the database and never decides visibility. Failures are raised
+as SourceError (or RateLimited, which carries when to try again) so the
+scheduler can record them and back off; one source's failure never stops
+another's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from aggregator.clock import Clock
+from aggregator.config import SourceSettings
+from aggregator.types import Cursor, FetchResult
+
+
+class SourceError(Exception):
+    """A source could not be collected this time. The message is shown to organisers."""
+
+
+class RateLimited(SourceError):
+    """The platform asked us to wait; try again at `reset_at` (UTC)."""
+
+    def __init__(self, message: str, reset_at: datetime) -> None:
+        super().__init__(message)
+        self.reset_at = reset_at
+
+
+class AuthError(SourceError):
+    """Credentials missing, wrong or expired, or the endpoint needs sign-in."""
+
+
+@dataclass(frozen=True, slots=True)
+class SourceContext:
+    """Everything a collector is built from."""
+
+    settings: SourceSettings  # the source's block of the config
+    hashtags: tuple[str, ...]  # resolved: the source's, else the event's
+    credentials: Mapping[str, str]  # credential name -> secret value (from the environment)
+    clock: Clock  # "now", for clamping future dates and rate-limit arithmetic
+    user_agent: str
+    event_start: datetime | None = None  # UTC; bounds the first poll's window where an API allows
+
+
+class Collector(Protocol):
+    """One configured source. Instances may keep in-memory state (a login session) between runs."""
+
+    def fetch(self, cursor: Cursor) -> FetchResult:
+        """Collect what is new since `cursor`. Raises SourceError / RateLimited / AuthError."""
+        ...
+
+    def close(self) -> None:
+        """Release connections."""
+        ...
