@@ -9,10 +9,11 @@ file, the key path and the problem; the CLI turns it into exit code 2.
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, time, timezone
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -220,9 +221,9 @@ class EventSettings(_Model):
             raise ValueError("end must be after start")
         for i, s in enumerate(self.programme):
             if self.utc(s.end) <= self.utc(s.start):
-                raise ValueError(f"programme[{i}] ({s.title!r}): end must be after start")
+                raise ValueError(f"programme[{i}]: end must be after start ({s.title})")
         names: set[str] = set()
-        for i, src in enumerate(self.sources):
+        for i in range(len(self.sources)):
             name = self.source_name(i)
             if name in names:
                 raise ValueError(f"sources[{i}]: duplicate source name {name!r}")
@@ -237,7 +238,7 @@ class EventSettings(_Model):
         """A configured time (naive = event-local) as aware UTC."""
         if value.tzinfo is None:
             value = value.replace(tzinfo=self.tz)
-        return value.astimezone(timezone.utc)
+        return value.astimezone(UTC)
 
     def source_name(self, index: int) -> str:
         src = self.sources[index]
@@ -282,7 +283,7 @@ class LoadedConfig:
     secrets: Mapping[str, Mapping[str, str]]  # "event/source" -> credential name -> value
 
 
-def _key_path(loc: tuple[int | str, ...], data: Any) -> str:
+def _key_path(loc: tuple[int | str, ...]) -> str:
     """pydantic's error location as a TOML-ish key path: events[0].sources[1].kind."""
     out = ""
     for part in loc:
@@ -291,6 +292,20 @@ def _key_path(loc: tuple[int | str, ...], data: Any) -> str:
         else:
             out += ("." if out else "") + part
     return out or "(top level)"
+
+
+_KEYED = re.compile(r"^((?:[A-Za-z_]\w*)(?:\[\d+\])*(?:\.[A-Za-z_]\w*(?:\[\d+\])*)*): (.*)$", re.S)
+
+
+def _located(err: Mapping[str, Any]) -> str:
+    """"key.path: problem"; a validator's own "sub.key: problem" message extends the path."""
+    where = _key_path(tuple(err["loc"]))
+    what = _describe(err)
+    keyed = _KEYED.match(what)
+    if keyed:
+        sub, what = keyed.groups()
+        where = f"{where}.{sub}" if err["loc"] else sub
+    return f"{where}: {what}"
 
 
 def _describe(err: Mapping[str, Any]) -> str:
@@ -307,8 +322,10 @@ def parse_settings(data: Mapping[str, Any], path: Path) -> Settings:
     try:
         return Settings.model_validate(data)
     except ValidationError as exc:
-        errors = exc.errors()
-        lines = [f"{path}: {_key_path(e['loc'], data)}: {_describe(e)}" for e in errors[:10]]
+        errors = [e for e in exc.errors() if e["type"] != "too_short"] or exc.errors()
+        # A misspelt key usually explains the "missing" errors beside it: show it first.
+        errors.sort(key=lambda e: e["type"] != "extra_forbidden")
+        lines = [f"{path}: {_located(e)}" for e in errors[:10]]
         if len(errors) > 10:
             lines.append(f"... and {len(errors) - 10} more problems")
         raise ConfigError("\n".join(lines)) from None

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 
-class Platform(str, enum.Enum):
+class Platform(enum.StrEnum):
     """Where a post came from. The value is what the database stores."""
 
     X = "x"
@@ -23,7 +23,7 @@ class Platform(str, enum.Enum):
     REPORTER = "reporter"  # written or uploaded in our own console
 
 
-class PostKind(str, enum.Enum):
+class PostKind(enum.StrEnum):
     """What a card mainly shows; drives timeline filters and galleries."""
 
     TEXT = "text"
@@ -32,12 +32,12 @@ class PostKind(str, enum.Enum):
     LINK = "link"
 
 
-class MediaKind(str, enum.Enum):
+class MediaKind(enum.StrEnum):
     PHOTO = "photo"
     VIDEO = "video"
 
 
-class Status(str, enum.Enum):
+class Status(enum.StrEnum):
     """Moderation state of a stored post. Only APPROVED reaches a public surface."""
 
     PENDING = "pending"
@@ -47,7 +47,7 @@ class Status(str, enum.Enum):
     DUPLICATE = "duplicate"  # folded into another post (repost, cross-post)
 
 
-class RelationKind(str, enum.Enum):
+class RelationKind(enum.StrEnum):
     REPLY = "reply"
     REPOST = "repost"  # retweet, boost, Bluesky repost
     QUOTE = "quote"

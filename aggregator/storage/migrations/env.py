@@ -1,0 +1,18 @@
+"""Alembic environment: the engine comes from aggregator.storage.migrate, never from a file."""
+
+from __future__ import annotations
+
+from alembic import context
+
+from aggregator.storage.schema import metadata
+
+engine = context.config.attributes["engine"]
+
+with engine.begin() as connection:
+    context.configure(
+        connection=connection,
+        target_metadata=metadata,
+        render_as_batch=connection.dialect.name == "sqlite",  # SQLite alters tables by copying
+        compare_type=True,
+    )
+    context.run_migrations()

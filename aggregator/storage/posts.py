@@ -1,0 +1,429 @@
+"""Posts: the idempotent batch ingest and keyset-paginated reads."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select, tuple_, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
+
+from aggregator.storage import live
+from aggregator.storage.records import PageCursor, PostPage, StoredPost
+from aggregator.storage.schema import authors, media, moderation_decisions, posts, sources, tombstones
+from aggregator.types import (
+    Author,
+    Cursor,
+    IngestItem,
+    IngestReport,
+    Media,
+    MediaKind,
+    Platform,
+    Post,
+    PostKey,
+    PostKind,
+    RelationKind,
+    Status,
+)
+
+CHUNK = 400  # keys per IN (...) list: well under SQLite's variable limit
+
+
+def _chunks(seq: Sequence[Any], size: int = CHUNK) -> Iterator[Sequence[Any]]:
+    for i in range(0, len(seq), size):
+        yield seq[i : i + size]
+
+
+def insert_for(conn: Connection) -> Any:
+    """The dialect's INSERT, which has on_conflict_* (both SQLite and PostgreSQL do)."""
+    return postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+
+
+def upsert_author(conn: Connection, author: Author, now: datetime) -> int:
+    values = {
+        "platform": author.platform.value,
+        "external_id": author.external_id,
+        "handle": author.handle,
+        "name": author.name,
+        "avatar_url": author.avatar_url,
+        "profile_url": author.profile_url,
+        "bot": author.bot,
+        "updated_at": now,
+    }
+    stmt = insert_for(conn)(authors).values(**values)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["platform", "external_id"],
+        set_={k: stmt.excluded[k] for k in ("handle", "name", "avatar_url", "profile_url", "bot", "updated_at")},
+    ).returning(authors.c.id)
+    return int(conn.execute(stmt).scalar_one())
+
+
+def _existing(conn: Connection, event_id: int, keys: Sequence[PostKey]) -> dict[PostKey, Any]:
+    found: dict[PostKey, Any] = {}
+    ids = sorted({k.external_id for k in keys})
+    for part in _chunks(ids):
+        rows = conn.execute(
+            select(posts.c.id, posts.c.platform, posts.c.external_id, posts.c.status, posts.c.edited_at,
+                   posts.c.canonical_id)
+            .where(posts.c.event_id == event_id, posts.c.external_id.in_(part))
+        )
+        for row in rows:
+            found[PostKey(Platform(row.platform), row.external_id)] = row
+    return found
+
+
+def tombstoned_keys(conn: Connection, event_id: int, keys: Sequence[PostKey]) -> set[PostKey]:
+    out: set[PostKey] = set()
+    ids = sorted({k.external_id for k in keys})
+    for part in _chunks(ids):
+        rows = conn.execute(
+            select(tombstones.c.platform, tombstones.c.external_id).where(
+                tombstones.c.event_id == event_id, tombstones.c.external_id.in_(part)
+            )
+        )
+        out.update(PostKey(Platform(r.platform), r.external_id) for r in rows)
+    return out
+
+
+def _post_values(post: Post) -> dict[str, Any]:
+    reply = post.relation(RelationKind.REPLY)
+    quote = post.relation(RelationKind.QUOTE)
+    return {
+        "url": post.url,
+        "created_at": post.created_at,
+        "edited_at": post.edited_at,
+        "kind": post.kind.value,
+        "title": post.title,
+        "text": post.text,
+        "html": post.html,
+        "language": post.language,
+        "sensitive": post.sensitive,
+        "spoiler_text": post.spoiler_text,
+        "hashtags": list(post.hashtags),
+        "links": list(post.links),
+        "reply_to": reply.external_id if reply else None,
+        "quote_of": quote.external_id if quote else None,
+    }
+
+
+def _insert_media(conn: Connection, post_id: int, items: Iterable[Media], hashes: dict[str, str]) -> None:
+    rows = [
+        {
+            "post_id": post_id,
+            "position": i,
+            "kind": m.kind.value,
+            "url": m.url,
+            "thumbnail_url": m.thumbnail_url,
+            "alt_text": m.alt_text,
+            "embed_url": m.embed_url,
+            "video_key": m.video_key,
+            "width": m.width,
+            "height": m.height,
+            "photo_hash": hashes.get(m.thumbnail_url or m.url),
+        }
+        for i, m in enumerate(items)
+    ]
+    if rows:
+        conn.execute(media.insert(), rows)
+
+
+@dataclass
+class _Batch:
+    """Running state of one ingest transaction."""
+
+    event_id: int
+    now: datetime
+    ids: dict[PostKey, int]
+    statuses: dict[int, str]
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    tombstoned: int = 0
+    live_events: int = 0
+
+
+def ingest(
+    conn: Connection,
+    event_id: int,
+    source_id: int | None,
+    items: Sequence[IngestItem],
+    cursor: Cursor | None,
+    now: datetime,
+    photo_hashes: dict[str, str] | None = None,
+    created_by: int | None = None,
+) -> IngestReport:
+    """Store a batch idempotently inside the caller's transaction.
+
+    Items must list a canonical post before the duplicates that point at it
+    (the pipeline's plan does). Re-delivered posts change nothing unless the
+    platform reports an edit; tombstoned posts are skipped.
+    """
+    keys = [it.post.key for it in items]
+    existing = _existing(conn, event_id, keys)
+    dead = tombstoned_keys(conn, event_id, keys)
+    state = _Batch(
+        event_id,
+        now,
+        ids={k: row.id for k, row in existing.items()},
+        statuses={row.id: row.status for row in existing.values()},
+    )
+    inserted_keys: list[PostKey] = []
+    for item in items:
+        key = item.post.key
+        if key in dead:
+            state.tombstoned += 1
+        elif key in existing:
+            _maybe_update(conn, state, existing[key], item.post)
+        elif key in state.ids:  # twice in one batch
+            state.unchanged += 1
+        elif _insert(conn, state, source_id, item, photo_hashes or {}, created_by):
+            inserted_keys.append(key)
+    if source_id is not None:
+        _record_success(conn, source_id, cursor, state.inserted, now)
+    return IngestReport(
+        inserted=state.inserted,
+        updated=state.updated,
+        unchanged=state.unchanged,
+        tombstoned=state.tombstoned,
+        live_events=state.live_events,
+        inserted_keys=tuple(inserted_keys),
+    )
+
+
+def _resolve_canonical(conn: Connection, state: _Batch, key: PostKey | None) -> int | None:
+    if key is None:
+        return None
+    if key in state.ids:
+        return state.ids[key]
+    row = conn.execute(
+        select(posts.c.id, posts.c.status).where(
+            posts.c.event_id == state.event_id,
+            posts.c.platform == key.platform.value,
+            posts.c.external_id == key.external_id,
+        )
+    ).first()
+    if row is None:
+        return None
+    state.ids[key] = row.id
+    state.statuses[row.id] = row.status
+    return int(row.id)
+
+
+def _insert(
+    conn: Connection,
+    state: _Batch,
+    source_id: int | None,
+    item: IngestItem,
+    hashes: dict[str, str],
+    created_by: int | None,
+) -> bool:
+    post = item.post
+    canonical_id = _resolve_canonical(conn, state, item.duplicate_of)
+    status = Status.DUPLICATE if canonical_id is not None else item.decision.status
+    author_id = upsert_author(conn, post.author, state.now)
+    stmt = (
+        insert_for(conn)(posts)
+        .values(
+            event_id=state.event_id,
+            platform=post.platform.value,
+            external_id=post.external_id,
+            author_id=author_id,
+            source_id=source_id,
+            created_by=created_by,
+            collected_at=state.now,
+            updated_at=state.now,
+            status=status.value,
+            status_rule=item.decision.rule,
+            status_detail=item.decision.detail,
+            canonical_id=canonical_id,
+            dup_kind=("repost" if item.is_repost else "duplicate") if canonical_id is not None else None,
+            **_post_values(post),
+        )
+        .on_conflict_do_nothing(index_elements=["event_id", "platform", "external_id"])
+        .returning(posts.c.id)
+    )
+    post_id = conn.execute(stmt).scalar()
+    if post_id is None:  # a concurrent writer stored it first
+        state.unchanged += 1
+        return False
+    state.ids[post.key] = post_id
+    state.statuses[post_id] = status.value
+    state.inserted += 1
+    _insert_media(conn, post_id, post.media, hashes)
+    conn.execute(
+        moderation_decisions.insert().values(
+            post_id=post_id, status=status.value, rule=item.decision.rule, detail=item.decision.detail,
+            decided_at=state.now,
+        )
+    )
+    if status is Status.APPROVED:
+        state.live_events += live.append(conn, state.event_id, "post.approved", post_id, state.now)
+    if item.is_repost and canonical_id is not None:
+        conn.execute(
+            update(posts).where(posts.c.id == canonical_id).values(repost_count=posts.c.repost_count + 1)
+        )
+        if state.statuses.get(canonical_id) == Status.APPROVED.value:
+            state.live_events += live.append(conn, state.event_id, "post.updated", canonical_id, state.now)
+    return True
+
+
+def _maybe_update(conn: Connection, state: _Batch, row: Any, post: Post) -> None:
+    """An edit at the source replaces the text and media; a plain re-delivery changes nothing."""
+    if post.edited_at is None or (row.edited_at is not None and post.edited_at <= row.edited_at):
+        state.unchanged += 1
+        return
+    values = _post_values(post)
+    values["updated_at"] = state.now
+    conn.execute(update(posts).where(posts.c.id == row.id).values(**values))
+    conn.execute(media.delete().where(media.c.post_id == row.id))
+    _insert_media(conn, row.id, post.media, {})
+    state.updated += 1
+    if row.status == Status.APPROVED.value:
+        state.live_events += live.append(conn, state.event_id, "post.updated", row.id, state.now)
+
+
+def _record_success(conn: Connection, source_id: int, cursor: Cursor | None, inserted: int, now: datetime) -> None:
+    values: dict[str, Any] = {
+        "last_run_at": now,
+        "last_success_at": now,
+        "consecutive_failures": 0,
+        "rate_limited_until": None,
+        "posts_collected": sources.c.posts_collected + inserted,
+    }
+    if cursor is not None:
+        values.update(cursor_position=cursor.position, etag=cursor.etag, last_modified=cursor.last_modified)
+    conn.execute(update(sources).where(sources.c.id == source_id).values(**values))
+
+
+# ---- reads -----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class PostQuery:
+    """Filters and position for a page of an event's posts."""
+
+    statuses: tuple[Status, ...] = (Status.APPROVED,)
+    kinds: tuple[PostKind, ...] = ()
+    platforms: tuple[Platform, ...] = ()
+    author_id: int | None = None
+    before: PageCursor | None = None  # older than this
+    after: PageCursor | None = None  # newer than this
+    limit: int = 50
+    pinned_only: bool = False
+
+
+def _author(row: Any) -> Author:
+    return Author(
+        platform=Platform(row.a_platform),
+        external_id=row.a_external_id,
+        handle=row.a_handle,
+        name=row.a_name,
+        avatar_url=row.a_avatar_url,
+        profile_url=row.a_profile_url,
+        bot=bool(row.a_bot),
+    )
+
+
+def _select_posts() -> Any:
+    return select(
+        posts,
+        authors.c.platform.label("a_platform"),
+        authors.c.external_id.label("a_external_id"),
+        authors.c.handle.label("a_handle"),
+        authors.c.name.label("a_name"),
+        authors.c.avatar_url.label("a_avatar_url"),
+        authors.c.profile_url.label("a_profile_url"),
+        authors.c.bot.label("a_bot"),
+    ).join(authors, authors.c.id == posts.c.author_id)
+
+
+def hydrate(conn: Connection, rows: Sequence[Any]) -> list[StoredPost]:
+    """Rows of _select_posts() -> StoredPost with media and cross-post copies."""
+    ids = [r.id for r in rows]
+    media_by: dict[int, list[Media]] = {i: [] for i in ids}
+    copies_by: dict[int, list[tuple[Platform, str]]] = {i: [] for i in ids}
+    for part in _chunks(ids):
+        for m in conn.execute(select(media).where(media.c.post_id.in_(part)).order_by(media.c.post_id,
+                                                                                         media.c.position)):
+            media_by[m.post_id].append(
+                Media(
+                    kind=MediaKind(m.kind), url=m.url, thumbnail_url=m.thumbnail_url, alt_text=m.alt_text,
+                    embed_url=m.embed_url, video_key=m.video_key, width=m.width, height=m.height,
+                )
+            )
+        for c in conn.execute(
+            select(posts.c.canonical_id, posts.c.platform, posts.c.url)
+            .where(posts.c.canonical_id.in_(part), posts.c.dup_kind != "repost")
+            .order_by(posts.c.id)
+        ):
+            copies_by[c.canonical_id].append((Platform(c.platform), c.url))
+    return [
+        StoredPost(
+            id=r.id, event_id=r.event_id, platform=Platform(r.platform), external_id=r.external_id, url=r.url,
+            author_id=r.author_id, author=_author(r), created_at=r.created_at, collected_at=r.collected_at,
+            kind=PostKind(r.kind), title=r.title, text=r.text, html=r.html, language=r.language,
+            sensitive=bool(r.sensitive), spoiler_text=r.spoiler_text, hashtags=tuple(r.hashtags),
+            links=tuple(r.links), status=Status(r.status), status_rule=r.status_rule,
+            status_detail=r.status_detail, canonical_id=r.canonical_id, repost_count=r.repost_count,
+            pinned=bool(r.pinned), featured=bool(r.featured), media=tuple(media_by[r.id]),
+            copies=tuple(copies_by[r.id]),
+        )
+        for r in rows
+    ]
+
+
+def page_statement(event_id: int, q: PostQuery) -> Any:
+    """The keyset query for one page (newest first unless paging `after`)."""
+    stmt = _select_posts().where(posts.c.event_id == event_id, posts.c.status.in_([s.value for s in q.statuses]))
+    if q.kinds:
+        stmt = stmt.where(posts.c.kind.in_([k.value for k in q.kinds]))
+    if q.platforms:
+        stmt = stmt.where(posts.c.platform.in_([p.value for p in q.platforms]))
+    if q.author_id is not None:
+        stmt = stmt.where(posts.c.author_id == q.author_id)
+    if q.pinned_only:
+        stmt = stmt.where(posts.c.pinned.is_(True))
+    position = tuple_(posts.c.created_at, posts.c.id)
+    if q.after is not None:
+        stmt = stmt.where(position > tuple_(q.after.created_at, q.after.id))
+        return stmt.order_by(posts.c.created_at.asc(), posts.c.id.asc()).limit(q.limit + 1)
+    if q.before is not None:
+        stmt = stmt.where(position < tuple_(q.before.created_at, q.before.id))
+    return stmt.order_by(posts.c.created_at.desc(), posts.c.id.desc()).limit(q.limit + 1)
+
+
+def list_posts(conn: Connection, event_id: int, q: PostQuery) -> PostPage:
+    rows = list(conn.execute(page_statement(event_id, q)))
+    more = len(rows) > q.limit
+    rows = rows[: q.limit]
+    if q.after is not None:
+        rows.reverse()  # fetched oldest-first; pages always read newest first
+    found = hydrate(conn, rows)
+
+    def pos(p: StoredPost) -> PageCursor:
+        return PageCursor(p.created_at, p.id)
+
+    if not found:
+        return PostPage((), earlier=q.after, later=q.before)
+    if q.after is not None:
+        return PostPage(tuple(found), earlier=pos(found[-1]), later=pos(found[0]) if more else None)
+    return PostPage(
+        tuple(found),
+        earlier=pos(found[-1]) if more else None,
+        later=pos(found[0]) if q.before is not None else None,
+    )
+
+
+def get_post(conn: Connection, event_id: int, post_id: int) -> StoredPost | None:
+    rows = list(conn.execute(_select_posts().where(posts.c.event_id == event_id, posts.c.id == post_id)))
+    return hydrate(conn, rows)[0] if rows else None
+
+
+def count_by_status(conn: Connection, event_id: int) -> dict[Status, int]:
+    rows = conn.execute(
+        select(posts.c.status, func.count()).where(posts.c.event_id == event_id).group_by(posts.c.status)
+    )
+    return {Status(s): int(n) for s, n in rows}
