@@ -17,6 +17,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from aggregator.clock import Clock, system_clock
 from aggregator.config import Settings
+from aggregator.storage import authors as _authors
 from aggregator.storage import events as _events
 from aggregator.storage import live as _live
 from aggregator.storage import posts as _posts
@@ -31,7 +32,7 @@ from aggregator.storage.records import (
     SourceRecord,
     StoredPost,
 )
-from aggregator.types import Cursor, IngestItem, IngestReport, Status
+from aggregator.types import Cursor, IngestItem, IngestReport, PostKey, Status
 
 __all__ = [
     "EventRecord",
@@ -54,6 +55,8 @@ class Storage:
         self.clock = clock
         # Tests set this to fail a write transaction just before it commits.
         self.before_commit: Callable[[Connection], None] | None = None
+        # Called after a commit that appended live events (the in-process wake-up of the live hub).
+        self.live_listeners: list[Callable[[], None]] = []
 
     @property
     def dialect(self) -> str:
@@ -76,12 +79,20 @@ class Storage:
     def write(self) -> Iterator[Connection]:
         """One write transaction (BEGIN IMMEDIATE on SQLite); commits on success."""
         try:
-            with self.engine.connect().execution_options(sqlite_immediate=True) as conn, conn.begin():
-                yield conn
-                if self.before_commit is not None:
-                    self.before_commit(conn)
+            with self.engine.connect().execution_options(sqlite_immediate=True) as conn:
+                conn.info.pop("live_written", None)
+                conn.info.pop("live_lock", None)
+                with conn.begin():
+                    yield conn
+                    if self.before_commit is not None:
+                        self.before_commit(conn)
+                wrote_live = conn.info.pop("live_written", False)
+                conn.info.pop("live_lock", None)
         except SQLAlchemyError as exc:
             raise StorageError(f"database write failed: {_short(exc)}") from exc
+        if wrote_live:
+            for listener in list(self.live_listeners):
+                listener()
 
     # ---- events and sources -------------------------------------------------------------------------
 
@@ -145,6 +156,24 @@ class Storage:
     def count_by_status(self, event_id: int) -> dict[Status, int]:
         with self.read() as conn:
             return _posts.count_by_status(conn, event_id)
+
+    def dedup_candidates(self, event_id: int, since: datetime, video_keys: Sequence[str] = ()
+                         ) -> list[_posts.DedupCandidate]:
+        with self.read() as conn:
+            return _posts.dedup_candidates(conn, event_id, since, video_keys)
+
+    def approved_counts_by_author(self, event_id: int, since: datetime) -> dict[tuple[str, str], int]:
+        with self.read() as conn:
+            return _posts.approved_counts_by_author(conn, event_id, since)
+
+    def author_standings(self, event_id: int) -> dict[str, set[tuple[str, str, str]]]:
+        with self.read() as conn:
+            return _authors.standings(conn, event_id)
+
+    def remove_at_source(self, event_id: int, keys: Sequence[PostKey], reason: str = "deleted_at_source") -> int:
+        """Deleted at the source: removed everywhere, tombstoned, retracted from walls; one transaction."""
+        with self.write() as conn:
+            return _posts.remove_at_source(conn, event_id, keys, reason, self.clock())
 
     # ---- live log -------------------------------------------------------------------------------------
 

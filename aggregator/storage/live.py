@@ -13,6 +13,7 @@ from aggregator.storage.schema import live_events
 
 # Any fixed 64-bit number: the PostgreSQL advisory lock that orders live-event writers.
 _LIVE_LOCK_KEY = 0x4C495645  # "LIVE"
+NOTIFY_CHANNEL = "aggregator_live"
 
 
 def append(
@@ -33,7 +34,10 @@ def append(
     """
     if conn.dialect.name == "postgresql" and not conn.info.get("live_lock"):
         conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LIVE_LOCK_KEY})
+        # Delivered at commit to every process LISTENing: their tailers wake at once.
+        conn.execute(text("SELECT pg_notify(:channel, '')"), {"channel": NOTIFY_CHANNEL})
         conn.info["live_lock"] = True
+    conn.info["live_written"] = True
     conn.execute(
         live_events.insert().values(
             event_id=event_id, kind=kind, post_id=post_id, payload=payload or {}, created_at=now

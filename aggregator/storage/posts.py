@@ -25,6 +25,7 @@ from aggregator.types import (
     Post,
     PostKey,
     PostKind,
+    Relation,
     RelationKind,
     Status,
 )
@@ -368,7 +369,8 @@ def hydrate(conn: Connection, rows: Sequence[Any]) -> list[StoredPost]:
             sensitive=bool(r.sensitive), spoiler_text=r.spoiler_text, hashtags=tuple(r.hashtags),
             links=tuple(r.links), status=Status(r.status), status_rule=r.status_rule,
             status_detail=r.status_detail, canonical_id=r.canonical_id, repost_count=r.repost_count,
-            pinned=bool(r.pinned), featured=bool(r.featured), media=tuple(media_by[r.id]),
+            pinned=bool(r.pinned), featured=bool(r.featured), reply_to=r.reply_to, quote_of=r.quote_of,
+            media=tuple(media_by[r.id]),
             copies=tuple(copies_by[r.id]),
         )
         for r in rows
@@ -427,3 +429,92 @@ def count_by_status(conn: Connection, event_id: int) -> dict[Status, int]:
         select(posts.c.status, func.count()).where(posts.c.event_id == event_id).group_by(posts.c.status)
     )
     return {Status(s): int(n) for s, n in rows}
+
+
+# ---- what the pipeline needs to decide -------------------------------------------------------------
+
+
+def as_post(p: StoredPost) -> Post:
+    """A stored post back in the pipeline's shape (for dedup against what is stored)."""
+    return Post(
+        platform=p.platform, external_id=p.external_id, url=p.url, author=p.author, created_at=p.created_at,
+        text=p.text, html=p.html, kind=p.kind, language=p.language, media=p.media, hashtags=p.hashtags,
+        links=p.links, sensitive=p.sensitive, spoiler_text=p.spoiler_text, title=p.title,
+        relations=tuple(
+            Relation(kind, ext) for kind, ext in ((RelationKind.REPLY, p.reply_to), (RelationKind.QUOTE, p.quote_of))
+            if ext
+        ),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class DedupCandidate:
+    post: Post
+    photo_hashes: tuple[int, ...]
+    duplicate_of: PostKey | None  # where it was folded, if it was
+
+
+def dedup_candidates(conn: Connection, event_id: int, since: datetime, video_keys: Sequence[str],
+                     limit: int = 5000) -> list[DedupCandidate]:
+    """Stored posts a new batch could duplicate: those since `since`, and any sharing a video."""
+    base = _select_posts().where(posts.c.event_id == event_id)
+    recent = base.where(posts.c.created_at >= since).order_by(posts.c.created_at.desc()).limit(limit)
+    rows = {r.id: r for r in conn.execute(recent)}
+    if video_keys:
+        with_video = base.where(posts.c.id.in_(
+            select(media.c.post_id).where(media.c.video_key.in_(list(video_keys)))
+        ))
+        rows.update({r.id: r for r in conn.execute(with_video)})
+    ordered = sorted(rows.values(), key=lambda r: (r.created_at, r.id))
+    stored = hydrate(conn, ordered)
+    hashes: dict[int, list[int]] = {p.id: [] for p in stored}
+    keys = {p.id: PostKey(p.platform, p.external_id) for p in stored}
+    for part in _chunks(list(hashes)):
+        for m in conn.execute(select(media.c.post_id, media.c.photo_hash).where(
+                media.c.post_id.in_(part), media.c.photo_hash.is_not(None))):
+            hashes[m.post_id].append(int(m.photo_hash, 16))
+    missing = {p.canonical_id for p in stored if p.canonical_id is not None and p.canonical_id not in keys}
+    for part in _chunks(sorted(missing)):
+        for r in conn.execute(select(posts.c.id, posts.c.platform, posts.c.external_id).where(posts.c.id.in_(part))):
+            keys[r.id] = PostKey(Platform(r.platform), r.external_id)
+    return [
+        DedupCandidate(as_post(p), tuple(hashes[p.id]),
+                       keys.get(p.canonical_id) if p.canonical_id is not None else None)
+        for p in stored
+    ]
+
+
+def approved_counts_by_author(conn: Connection, event_id: int, since: datetime) -> dict[tuple[str, str], int]:
+    """(platform, author external id) -> approved posts since `since` (for the per-author cap)."""
+    rows = conn.execute(
+        select(authors.c.platform, authors.c.external_id, func.count())
+        .select_from(posts.join(authors, authors.c.id == posts.c.author_id))
+        .where(posts.c.event_id == event_id, posts.c.status == Status.APPROVED.value, posts.c.created_at >= since)
+        .group_by(authors.c.platform, authors.c.external_id)
+    )
+    return {(p, e): int(n) for p, e, n in rows}
+
+
+def remove_at_source(conn: Connection, event_id: int, keys: Sequence[PostKey], reason: str,
+                     now: datetime) -> int:
+    """Posts deleted at their source: status removed, a tombstone, and a retraction for the walls."""
+    removed = 0
+    for key in keys:
+        row = conn.execute(select(posts.c.id, posts.c.status).where(
+            posts.c.event_id == event_id, posts.c.platform == key.platform.value,
+            posts.c.external_id == key.external_id)).first()
+        stmt = insert_for(conn)(tombstones).values(
+            event_id=event_id, platform=key.platform.value, external_id=key.external_id, reason=reason,
+            created_at=now).on_conflict_do_nothing()
+        conn.execute(stmt)
+        if row is None or row.status == Status.REMOVED.value:
+            continue
+        conn.execute(update(posts).where(posts.c.id == row.id).values(
+            status=Status.REMOVED.value, status_rule=reason, status_detail="", updated_at=now, pinned=False,
+            featured=False))
+        conn.execute(moderation_decisions.insert().values(
+            post_id=row.id, status=Status.REMOVED.value, rule=reason, detail="", decided_at=now))
+        if row.status == Status.APPROVED.value:
+            live.append(conn, event_id, "post.retracted", row.id, now)
+        removed += 1
+    return removed

@@ -86,6 +86,8 @@ class StoredPost:
     repost_count: int
     pinned: bool
     featured: bool
+    reply_to: str | None = None  # external id of the post this replies to
+    quote_of: str | None = None  # external id of the quoted post
     media: tuple[Media, ...] = ()
     copies: tuple[tuple[Platform, str], ...] = field(default=())  # cross-posts: (platform, url)
 

@@ -1,0 +1,190 @@
+"""The live hub: one tailer per web process fans the live-event log out to walls.
+
+The database is the log (storage/live.py appends rows in the same transaction
+as each change). Here one asyncio task per process reads new rows and copies
+each into the bounded queue of every client watching that event. It wakes:
+- at once, in-process, when this process's Storage commits live rows;
+- at once, across processes, on PostgreSQL NOTIFY (a listener thread);
+- otherwise every `poll_interval` seconds (the fallback: SQLite shared by
+  several processes, a missed notification).
+
+A client that reconnects with Last-Event-ID is replayed the rows after it from
+the table, then goes live; rows are delivered in seq order with none twice. A
+client too slow to drain its queue is dropped and recovers the same way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import threading
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+
+from aggregator.storage import LiveEvent, Storage, StorageError
+from aggregator.storage.live import NOTIFY_CHANNEL
+
+log = logging.getLogger("aggregator.live")
+
+DEFAULT_QUEUE_SIZE = 512
+REPLAY_BATCH = 500
+
+
+class Dropped(Exception):
+    """This subscriber fell too far behind and was disconnected; it should reconnect."""
+
+
+@dataclass(eq=False)
+class Subscriber:
+    event_id: int
+    queue: asyncio.Queue[LiveEvent | None]
+    dropped: bool = False
+    last_seq: int = 0  # the last seq handed to this client
+
+
+@dataclass
+class LiveHub:
+    storage: Storage
+    poll_interval: float = 1.0
+    queue_size: int = DEFAULT_QUEUE_SIZE
+    _subscribers: dict[int, set[Subscriber]] = field(default_factory=dict)
+    _last_seq: int = 0
+    _wake: asyncio.Event | None = None
+    _loop: asyncio.AbstractEventLoop | None = None
+    _task: asyncio.Task[None] | None = None
+    _listener: threading.Thread | None = None
+    _stopping: threading.Event = field(default_factory=threading.Event)
+
+    # ---- lifecycle --------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._wake = asyncio.Event()
+        self._stopping.clear()
+        self._last_seq = await asyncio.to_thread(self.storage.last_live_seq)
+        self.storage.live_listeners.append(self.notify)
+        if self.storage.dialect == "postgresql":
+            self._listener = threading.Thread(target=self._listen_postgres, name="live-listen", daemon=True)
+            self._listener.start()
+        self._task = asyncio.create_task(self._tail(), name="live-tail")
+
+    async def stop(self) -> None:
+        self._stopping.set()
+        if self.notify in self.storage.live_listeners:
+            self.storage.live_listeners.remove(self.notify)
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        for sub in [s for subs in self._subscribers.values() for s in subs]:
+            self._close(sub)
+        self._subscribers.clear()
+        if self._listener is not None:
+            await asyncio.to_thread(self._listener.join, 5)
+            self._listener = None
+
+    def notify(self) -> None:
+        """Wake the tailer; safe from any thread."""
+        loop, wake = self._loop, self._wake
+        if loop is not None and wake is not None and not loop.is_closed():
+            with contextlib.suppress(RuntimeError):  # the loop is closing
+                loop.call_soon_threadsafe(wake.set)
+
+    # ---- tailing ----------------------------------------------------------------------------------
+
+    async def _tail(self) -> None:
+        assert self._wake is not None
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=self.poll_interval)
+            self._wake.clear()
+            try:
+                await self.poll_once()
+            except StorageError as exc:  # keep tailing; the database may come back
+                log.warning("live.poll_failed error=%s", exc)
+
+    async def poll_once(self) -> int:
+        """Read new rows and fan them out; returns how many."""
+        total = 0
+        while True:
+            rows = await asyncio.to_thread(self.storage.live_after, self._last_seq, None, REPLAY_BATCH)
+            for row in rows:
+                self._fan_out(row)
+                self._last_seq = row.seq
+            total += len(rows)
+            if len(rows) < REPLAY_BATCH:
+                return total
+
+    def _fan_out(self, row: LiveEvent) -> None:
+        for sub in list(self._subscribers.get(row.event_id, ())):
+            try:
+                sub.queue.put_nowait(row)
+            except asyncio.QueueFull:
+                log.info("live.client_dropped event=%s behind_at=%s", row.event_id, row.seq)
+                self._close(sub)
+
+    def _close(self, sub: Subscriber) -> None:
+        sub.dropped = True
+        self._subscribers.get(sub.event_id, set()).discard(sub)
+        # Empty the queue, then the end marker: delivering part of what is queued could
+        # leave a gap. The client reconnects from the last row it really got and is replayed.
+        while not sub.queue.empty():
+            sub.queue.get_nowait()
+        sub.queue.put_nowait(None)
+
+    def _listen_postgres(self) -> None:
+        """LISTEN for other processes' commits; reconnects until stopped."""
+        import psycopg
+
+        url = self.storage.engine.url.set(drivername="postgresql")
+        dsn = url.render_as_string(hide_password=False)
+        while not self._stopping.is_set():
+            try:
+                with psycopg.connect(dsn, autocommit=True) as conn:
+                    conn.execute(f"LISTEN {NOTIFY_CHANNEL}")
+                    while not self._stopping.is_set():
+                        for _ in conn.notifies(timeout=1.0, stop_after=1):
+                            self.notify()
+            except psycopg.Error as exc:
+                log.warning("live.listen_failed error=%s", exc)
+                self._stopping.wait(2.0)
+
+    # ---- subscribing ------------------------------------------------------------------------------
+
+    @property
+    def subscriber_count(self) -> int:
+        return sum(len(s) for s in self._subscribers.values())
+
+    async def subscribe(self, event_id: int, last_event_id: int | None = None) -> AsyncIterator[LiveEvent]:
+        """Rows for one event after `last_event_id` (replayed from the table), then live ones, in order.
+
+        Ends by raising Dropped if the client fell behind; it should reconnect with its last id.
+        """
+        sub = Subscriber(event_id, asyncio.Queue(self.queue_size))
+        # Register before replaying, so nothing committed during the replay is missed;
+        # rows seen in both are skipped by seq.
+        self._subscribers.setdefault(event_id, set()).add(sub)
+        try:
+            if last_event_id is not None:
+                sub.last_seq = last_event_id
+                while True:
+                    rows = await asyncio.to_thread(self.storage.live_after, sub.last_seq, event_id, REPLAY_BATCH)
+                    for row in rows:
+                        sub.last_seq = row.seq
+                        yield row
+                    if len(rows) < REPLAY_BATCH:
+                        break
+            else:
+                sub.last_seq = self._last_seq
+            while True:
+                item = await sub.queue.get()
+                if item is None:
+                    raise Dropped(f"client fell behind at seq {sub.last_seq}")
+                if item.seq <= sub.last_seq:
+                    continue
+                sub.last_seq = item.seq
+                yield item
+        finally:
+            self._subscribers.get(event_id, set()).discard(sub)

@@ -1,0 +1,235 @@
+"""Runs every enabled source on its interval, politely and independently.
+
+- A job per source (APScheduler 3.11), interval plus jitter, never two runs of
+  one source at once (max_instances=1, coalesce), each in a worker thread of
+  its own so a slow or failing source never delays another.
+- Errors back off exponentially up to a cap; a 429 waits until the platform's
+  reset time. Health (last success, last error, failures, next run) is stored
+  with every run and shown by `aggregator sources`.
+- The run itself (`run_source`) is plain code with an injectable clock, so the
+  arithmetic is tested without sleeping.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from aggregator.clock import Clock
+from aggregator.config import EventSettings, LoadedConfig, SourceSettings
+from aggregator.sources.base import Collector, RateLimited, SourceContext, SourceError
+from aggregator.storage import Storage, StorageError
+from aggregator.types import Cursor, FetchResult, IngestReport
+
+log = logging.getLogger("aggregator.scheduler")
+
+BACKOFF_CAP = timedelta(hours=1)
+MAX_JITTER = 0.1  # up to 10% of the interval, so sources sharing a host spread out
+
+
+@dataclass(frozen=True, slots=True)
+class SourceJob:
+    """One configured source of one event, with what is needed to run it."""
+
+    event: EventSettings
+    event_id: int
+    source: SourceSettings
+    source_id: int
+    name: str
+    credentials: Mapping[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class RunOutcome:
+    """What one run of a source did; printed by `collect --once`, logged by the scheduler."""
+
+    job: SourceJob
+    ok: bool
+    report: IngestReport | None = None
+    fetched: int = 0
+    error: str = ""
+    next_run_at: datetime | None = None
+    rate_limited_until: datetime | None = None
+    not_modified: bool = False
+
+
+Process = Callable[[SourceJob, FetchResult], IngestReport]
+CollectorFactory = Callable[[SourceContext], Collector]
+
+
+def backoff_delay(interval: float, failures: int, rng: random.Random | None = None) -> timedelta:
+    """Delay before the next try after `failures` consecutive failures: doubling, capped, jittered."""
+    base = min(interval * (2 ** max(failures, 0)), BACKOFF_CAP.total_seconds())
+    jitter = (rng or random).uniform(0, base * MAX_JITTER)
+    return timedelta(seconds=min(base + jitter, BACKOFF_CAP.total_seconds()))
+
+
+def jobs_from_config(cfg: LoadedConfig, storage: Storage, only: str | None = None) -> list[SourceJob]:
+    """Every enabled source of every event (or the one named `event/source` or `source`)."""
+    out: list[SourceJob] = []
+    for ev in cfg.settings.events:
+        record = storage.event(ev.slug)
+        if record is None:
+            raise StorageError(f"event {ev.slug} is not in the database: run `aggregator migrate`")
+        for i, src in enumerate(ev.sources):
+            name = ev.source_name(i)
+            if only and only not in (name, f"{ev.slug}/{name}"):
+                continue
+            if not src.enabled:
+                continue
+            stored = storage.source(record.id, name)
+            if stored is None:
+                raise StorageError(f"source {ev.slug}/{name} is not in the database: run `aggregator migrate`")
+            out.append(SourceJob(ev, record.id, src, stored.id, name, cfg.secrets.get(f"{ev.slug}/{name}", {})))
+    return out
+
+
+class SourceRunner:
+    """Runs one source: fetch with the stored cursor, process, record health. Never raises SourceError."""
+
+    def __init__(
+        self,
+        job: SourceJob,
+        storage: Storage,
+        process: Process,
+        make_collector: CollectorFactory,
+        clock: Clock,
+        user_agent: str,
+    ) -> None:
+        self.job = job
+        self.storage = storage
+        self.process = process
+        self.make_collector = make_collector
+        self.clock = clock
+        self.user_agent = user_agent
+        self._collector: Collector | None = None  # kept between runs (e.g. a Bluesky session)
+        self._lock = threading.Lock()
+
+    def collector(self) -> Collector:
+        if self._collector is None:
+            ev = self.job.event
+            ctx = SourceContext(
+                settings=self.job.source,
+                hashtags=ev.source_hashtags(self.job.source),
+                credentials=self.job.credentials,
+                clock=self.clock,
+                user_agent=self.user_agent,
+                event_start=ev.utc(ev.start),
+            )
+            self._collector = self.make_collector(ctx)
+        return self._collector
+
+    def close(self) -> None:
+        if self._collector is not None:
+            self._collector.close()
+            self._collector = None
+
+    def run(self) -> RunOutcome:
+        # One run at a time per source, even if called from two places.
+        if not self._lock.acquire(blocking=False):
+            return RunOutcome(self.job, ok=False, error="already running")
+        try:
+            return self._run()
+        finally:
+            self._lock.release()
+
+    def _run(self) -> RunOutcome:
+        job = self.job
+        stored = self.storage.source(job.event_id, job.name)
+        failures = stored.consecutive_failures if stored else 0
+        cursor = Cursor(stored.cursor_position, stored.etag, stored.last_modified) if stored else Cursor()
+        interval = timedelta(seconds=job.source.interval)
+        try:
+            result = self.collector().fetch(cursor)
+            report = self.process(job, result)
+        except RateLimited as exc:
+            now = self.clock()
+            until = max(exc.reset_at, now + timedelta(seconds=1))
+            self._record_failure(f"rate limited until {until:%H:%M:%S} UTC: {exc}", until, until)
+            return RunOutcome(job, ok=False, error=str(exc), next_run_at=until, rate_limited_until=until)
+        except (SourceError, StorageError) as exc:
+            next_at = self.clock() + backoff_delay(job.source.interval, failures)
+            self._record_failure(str(exc), next_at)
+            return RunOutcome(job, ok=False, error=str(exc), next_run_at=next_at)
+        except Exception as exc:  # a bug in a collector must not stop the others
+            log.exception("source.crashed source=%s/%s", job.event.slug, job.name)
+            next_at = self.clock() + backoff_delay(job.source.interval, failures)
+            message = f"internal error: {type(exc).__name__}: {exc}"
+            self._record_failure(message, next_at)
+            return RunOutcome(job, ok=False, error=message, next_run_at=next_at)
+        next_at = self.clock() + interval
+        self.storage.record_source_schedule(job.source_id, next_at)
+        log.info(
+            "source.fetched source=%s/%s fetched=%d new=%d unchanged=%d requests=%d",
+            job.event.slug, job.name, len(result.posts), report.inserted, report.unchanged, result.requests,
+        )
+        return RunOutcome(job, ok=True, report=report, fetched=len(result.posts), next_run_at=next_at,
+                          not_modified=result.not_modified)
+
+    def _record_failure(self, message: str, next_at: datetime, until: datetime | None = None) -> None:
+        log.warning("source.failed source=%s/%s error=%s", self.job.event.slug, self.job.name, message)
+        try:
+            self.storage.record_source_failure(self.job.source_id, message, next_at, until)
+        except StorageError:
+            log.exception("source.health_not_recorded source=%s", self.job.name)
+
+
+def collect_once(runners: list[SourceRunner], workers: int = 8) -> list[RunOutcome]:
+    """Run every source once, concurrently (a stalled source does not hold the others)."""
+    if not runners:
+        return []
+    with ThreadPoolExecutor(max_workers=min(workers, len(runners)), thread_name_prefix="collect") as pool:
+        return list(pool.map(lambda r: r.run(), runners))
+
+
+@dataclass
+class Scheduler:
+    """APScheduler driving SourceRunners: one job per source, rescheduled by each outcome."""
+
+    runners: list[SourceRunner]
+    rng: random.Random = field(default_factory=random.Random)
+    _scheduler: object | None = None
+
+    def start(self) -> None:
+        from apscheduler.executors.pool import ThreadPoolExecutor as APExecutor
+        from apscheduler.schedulers.background import BackgroundScheduler
+
+        # A thread per source: a stall in one never queues another behind it.
+        sched = BackgroundScheduler(
+            executors={"default": APExecutor(max_workers=max(1, len(self.runners)))},
+            job_defaults={"max_instances": 1, "coalesce": True, "misfire_grace_time": None},
+            timezone="UTC",
+        )
+        for runner in self.runners:
+            first = runner.clock() + timedelta(seconds=self.rng.uniform(0, min(3.0, runner.job.source.interval)))
+            sched.add_job(self._tick, "date", run_date=first, args=[runner], id=self._job_id(runner))
+        sched.start()
+        self._scheduler = sched
+
+    @staticmethod
+    def _job_id(runner: SourceRunner) -> str:
+        return f"{runner.job.event.slug}/{runner.job.name}"
+
+    def _tick(self, runner: SourceRunner) -> None:
+        outcome = runner.run()
+        next_at = outcome.next_run_at or runner.clock() + timedelta(seconds=runner.job.source.interval)
+        if outcome.ok:  # jitter on the normal cadence; failures already carry theirs
+            next_at += timedelta(seconds=self.rng.uniform(0, runner.job.source.interval * MAX_JITTER))
+        sched = self._scheduler
+        if sched is not None and getattr(sched, "running", False):
+            sched.add_job(  # type: ignore[attr-defined]
+                self._tick, "date", run_date=next_at, args=[runner], id=self._job_id(runner), replace_existing=True
+            )
+
+    def stop(self) -> None:
+        sched = self._scheduler
+        if sched is not None:
+            sched.shutdown(wait=False)  # type: ignore[attr-defined]
+            self._scheduler = None
+        for runner in self.runners:
+            runner.close()
