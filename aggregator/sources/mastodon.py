@@ -1,0 +1,286 @@
+"""Mastodon: the hashtag timeline of one instance.
+
+`GET {api_base}/api/v1/timelines/tag/<first tag>` with `any[]`/`all[]` for
+the other tags (at most four), `none[]` for excluded #tags, `min_id` from the
+cursor and `limit=40`. With `min_id` the instance returns the statuses just
+after it, newest first; the Link header's rel="prev" carries the `min_id` of
+the next newer page, which we follow (bounded per run) until caught up.
+
+Cursor: `position` is the newest instance-local status id seen. Posts carry
+the status `uri` as external_id (one identity across instances).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+from urllib.parse import parse_qs, quote, urlsplit
+
+from aggregator.pipeline.sanitise import clean_html, html_to_text
+from aggregator.sources.base import AuthError, SourceContext, SourceError
+from aggregator.sources.common import (
+    Exclusions,
+    arr,
+    clamp_time,
+    dedupe,
+    id_newer,
+    kind_of,
+    max_pages,
+    norm_tags,
+    obj,
+    opt_int,
+    opt_str,
+    parse_time,
+    text_of,
+)
+from aggregator.sources.http import HttpClient, HttpLimits, HttpResponse
+from aggregator.sources.video import with_videos
+from aggregator.types import (
+    Author,
+    Cursor,
+    FetchResult,
+    Media,
+    MediaKind,
+    Platform,
+    Post,
+    Relation,
+    RelationKind,
+)
+
+PAGE_LIMIT = 40
+MAX_EXTRA_TAGS = 4
+_LINK_PART = re.compile(r"<([^>]*)>\s*;\s*(.*)")
+_HREF_RE = re.compile(r"""<a\s[^>]*href=["']([^"']+)["'][^>]*>""", re.IGNORECASE)
+_CLASS_RE = re.compile(r"""class=["']([^"']*)["']""", re.IGNORECASE)
+
+
+def parse_link_header(value: str) -> dict[str, str]:
+    """RFC 8288 Link header -> {rel: url}."""
+    out: dict[str, str] = {}
+    for part in value.split(","):
+        m = _LINK_PART.match(part.strip())
+        if not m:
+            continue
+        url, params = m.group(1), m.group(2)
+        for param in params.split(";"):
+            key, _, val = param.strip().partition("=")
+            if key.strip().lower() == "rel":
+                for rel in val.strip().strip('"').split():
+                    out.setdefault(rel.lower(), url)
+    return out
+
+
+def _link_param(url: str, name: str) -> str | None:
+    values = parse_qs(urlsplit(url).query).get(name)
+    return values[0] if values else None
+
+
+def _outbound_links(content: str) -> tuple[str, ...]:
+    """Links in status HTML that are not mentions or hashtags."""
+    links: list[str] = []
+    for m in _HREF_RE.finditer(content):
+        tag = m.group(0)
+        cls = _CLASS_RE.search(tag)
+        classes = cls.group(1).split() if cls else []
+        if "mention" in classes or "hashtag" in classes or "u-url" in classes:
+            continue
+        href = html_to_text(m.group(1))
+        if href.startswith(("http://", "https://")):
+            links.append(href)
+    return dedupe(links)
+
+
+def _media(item: Mapping[str, Any]) -> Media | None:
+    kind = text_of(item.get("type"))
+    url = opt_str(item.get("url")) or opt_str(item.get("remote_url"))
+    if not url:
+        return None
+    meta = obj(obj(item.get("meta")).get("original"))
+    width, height = opt_int(meta.get("width")), opt_int(meta.get("height"))
+    alt = text_of(item.get("description"))
+    preview = opt_str(item.get("preview_url"))
+    if kind == "image":
+        return Media(MediaKind.PHOTO, url, thumbnail_url=preview, alt_text=alt, width=width, height=height)
+    if kind in ("video", "gifv"):
+        return Media(MediaKind.VIDEO, url, thumbnail_url=preview, alt_text=alt, width=width, height=height)
+    return None
+
+
+def _domain(url: str) -> str:
+    return (urlsplit(url).hostname or "").lower()
+
+
+def _author(account: Mapping[str, Any], instance: str) -> Author:
+    acct = text_of(account.get("acct")) or text_of(account.get("username"))
+    profile = opt_str(account.get("url"))
+    if acct and "@" not in acct:
+        acct = f"{acct}@{_domain(profile) if profile else instance}"
+    return Author(
+        platform=Platform.MASTODON,
+        external_id=profile or acct,
+        handle=acct,
+        name=text_of(account.get("display_name")) or text_of(account.get("username")) or acct,
+        avatar_url=opt_str(account.get("avatar")),
+        profile_url=profile,
+        bot=bool(account.get("bot")),
+    )
+
+
+def status_to_post(status: Mapping[str, Any], now: datetime, base_url: str, *, depth: int = 0) -> Post | None:
+    instance = _domain(base_url)
+    uri = text_of(status.get("uri"))
+    if not uri:
+        return None
+    author = _author(obj(status.get("account")), instance)
+    url = text_of(status.get("url")) or uri
+    created = clamp_time(parse_time(status.get("created_at")), now)
+    edited = parse_time(status.get("edited_at"))
+    reblog = obj(status.get("reblog"))
+    if reblog and depth == 0:
+        original = status_to_post(reblog, now, base_url, depth=1)
+        if original is not None:
+            return Post(
+                platform=Platform.MASTODON,
+                external_id=uri,
+                url=opt_str(status.get("url")) or original.url,
+                author=author,
+                created_at=created,
+                text=original.text,
+                html=original.html,
+                kind=original.kind,
+                language=original.language,
+                media=original.media,
+                hashtags=original.hashtags,
+                links=original.links,
+                relations=(Relation(RelationKind.REPOST, original.external_id, original.url),),
+                repost_of=original,
+                sensitive=original.sensitive,
+                spoiler_text=original.spoiler_text,
+            )
+    content = text_of(status.get("content"))
+    html = clean_html(content)
+    text = html_to_text(content)
+    media_items = [m for m in (_media(obj(a)) for a in arr(status.get("media_attachments"))) if m]
+    links = list(_outbound_links(content))
+    card_url = opt_str(obj(status.get("card")).get("url"))
+    if card_url and card_url.startswith(("http://", "https://")):
+        links.append(card_url)
+    links_t = dedupe(links)
+    media = with_videos(tuple(media_items), links_t)
+    relations: list[Relation] = []
+    reply_to = opt_str(status.get("in_reply_to_id"))
+    if reply_to:
+        # Only the instance-local id is in the payload; the parent's API URL names it uniquely.
+        relations.append(Relation(RelationKind.REPLY, f"{base_url}/api/v1/statuses/{reply_to}"))
+    quote = obj(status.get("quote"))
+    quoted = obj(quote.get("quoted_status")) or (quote if quote.get("uri") else {})
+    if quoted.get("uri"):
+        relations.append(Relation(RelationKind.QUOTE, text_of(quoted.get("uri")), opt_str(quoted.get("url"))))
+    return Post(
+        platform=Platform.MASTODON,
+        external_id=uri,
+        url=url,
+        author=author,
+        created_at=created,
+        text=text,
+        html=html,
+        kind=kind_of(media, links_t),
+        language=opt_str(status.get("language")),
+        media=media,
+        hashtags=norm_tags(text_of(obj(t).get("name")) for t in arr(status.get("tags"))),
+        links=links_t,
+        relations=tuple(relations),
+        sensitive=bool(status.get("sensitive")),
+        spoiler_text=html_to_text(text_of(status.get("spoiler_text"))),
+        edited_at=edited,
+    )
+
+
+class MastodonCollector:
+    """One instance's hashtag timeline."""
+
+    def __init__(self, ctx: SourceContext, *, limits: HttpLimits | None = None) -> None:
+        self.ctx = ctx
+        self.settings = ctx.settings
+        tags = [t.strip().lstrip("#") for t in ctx.hashtags if t.strip().lstrip("#")]
+        if not tags:
+            raise SourceError("a Mastodon source needs at least one hashtag")
+        self.tags = tags
+        self.http = HttpClient(
+            ctx.user_agent, limits=limits or HttpLimits.from_params(self.settings.params), clock=ctx.clock
+        )
+        self.instance = _domain(self.settings.base_url)
+        self.url = f"{self.settings.base_url}/api/v1/timelines/tag/{quote(tags[0].lower(), safe='')}"
+        self.exclusions = Exclusions(self.settings)
+        self.max_pages = max_pages(self.settings)
+        token = ctx.credentials.get("access_token", "")
+        self.headers = {"Authorization": f"Bearer {token}"} if token else {}
+
+    def _params(self, min_id: str | None) -> list[tuple[str, str]]:
+        params: list[tuple[str, str]] = []
+        extra = [t.lower() for t in self.tags[1 : 1 + MAX_EXTRA_TAGS]]
+        key = "all[]" if self.settings.match == "all" else "any[]"
+        params += [(key, t) for t in extra]
+        none = [w.lstrip("#").lower() for w in self.settings.exclude_words if w.startswith("#")]
+        params += [("none[]", t) for t in none[:MAX_EXTRA_TAGS]]
+        for flag in ("local", "remote", "only_media"):
+            if self.settings.params.get(flag):
+                params.append((flag, "true"))
+        params.append(("limit", str(PAGE_LIMIT)))
+        if min_id:
+            params.append(("min_id", min_id))
+        return params
+
+    def _get(self, min_id: str | None) -> HttpResponse:
+        try:
+            return self.http.get(self.url, params=self._params(min_id), headers=self.headers)
+        except AuthError as exc:
+            if self.headers:
+                raise AuthError(
+                    f"{self.instance} refused the access token ({exc}): check credentials.access_token"
+                ) from None
+            raise AuthError(
+                f"{self.instance} requires sign-in for hashtag timelines ({exc}): "
+                "set credentials.access_token to a token with read:statuses"
+            ) from None
+
+    def fetch(self, cursor: Cursor) -> FetchResult:
+        now = self.ctx.clock()
+        newest = cursor.position
+        min_id = cursor.position
+        posts: list[Post] = []
+        requests_made = 0
+        for _ in range(self.max_pages):
+            resp = self._get(min_id)
+            requests_made += 1
+            data = resp.json()
+            if not isinstance(data, list):
+                raise SourceError(f"malformed JSON from {self.instance}: expected a list of statuses")
+            page: list[Post] = []
+            page_newest: str | None = None
+            for raw in data:
+                status = obj(raw)
+                sid = text_of(status.get("id"))
+                if sid and id_newer(sid, page_newest):
+                    page_newest = sid
+                post = status_to_post(status, now, self.settings.base_url)
+                if post is not None:
+                    page.append(post)
+            if page_newest and id_newer(page_newest, newest):
+                newest = page_newest
+            posts.extend(page)
+            if not data or min_id is None:
+                # First poll: the newest page is where we start; nothing newer to follow.
+                break
+            prev = parse_link_header(resp.headers.get("link", "")).get("prev")
+            next_min = (_link_param(prev, "min_id") if prev else None) or page_newest
+            if not next_min or next_min == min_id or len(data) < PAGE_LIMIT:
+                break
+            min_id = next_min
+        kept = self.exclusions.filter(posts)
+        return FetchResult(posts=kept, cursor=Cursor(position=newest), requests=requests_made)
+
+    def close(self) -> None:
+        self.http.close()
