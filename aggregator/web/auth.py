@@ -1,0 +1,7 @@
+"""Sign-in, sessions, roles and CSRF for the console."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter()
