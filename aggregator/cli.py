@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from importlib import resources
 from pathlib import Path
 
@@ -106,6 +107,96 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _when(value: datetime | None) -> str:
+    return "-" if value is None else value.strftime("%Y-%m-%d %H:%M:%S")
+
+
+def cmd_collect(args: argparse.Namespace) -> int:
+    if not args.once:
+        raise UsageError("collect runs every source once: pass --once (use `aggregator serve` to keep collecting)")
+    from aggregator.runtime import build_collection
+    from aggregator.scheduler import collect_once
+
+    cfg = _load(args)
+    storage = open_storage(cfg)
+    collection = build_collection(cfg, storage, only=args.source)
+    try:
+        if not collection.runners:
+            print("no enabled sources" + (f" named {args.source}" if args.source else ""))
+            return 1 if args.source else 0
+        outcomes = collect_once(collection.runners)
+    finally:
+        collection.close()
+        storage.close()
+    failed = 0
+    for o in outcomes:
+        name = f"{o.job.event.slug}/{o.job.name}"
+        if o.ok and o.report is not None:
+            r = o.report
+            note = " (not modified)" if o.not_modified else ""
+            print(f"{name}: fetched {o.fetched}, new {r.inserted}, updated {r.updated}, "
+                  f"already had {r.unchanged}, tombstoned {r.tombstoned}{note}")
+        else:
+            failed += 1
+            print(f"{name}: FAILED: {o.error} (next try {_when(o.next_run_at)} UTC)")
+    print(f"{len(outcomes) - failed} of {len(outcomes)} sources collected")
+    return 0 if failed == 0 else 1
+
+
+def cmd_sources(args: argparse.Namespace) -> int:
+    cfg = _load(args)
+    storage = open_storage(cfg)
+    try:
+        for ev in storage.events():
+            print(f"event {ev.slug}")
+            for s in storage.sources(ev.id):
+                state = "on " if s.enabled else "off"
+                health = "ok" if s.consecutive_failures == 0 else f"{s.consecutive_failures} failures"
+                print(f"  [{state}] {s.name} ({s.kind}): {health}; posts {s.posts_collected}; "
+                      f"last success {_when(s.last_success_at)}; next run {_when(s.next_run_at)}")
+                if s.rate_limited_until is not None:
+                    print(f"        rate limited until {_when(s.rate_limited_until)}")
+                if s.last_error and s.consecutive_failures:
+                    print(f"        last error at {_when(s.last_error_at)}: {s.last_error}")
+    finally:
+        storage.close()
+    return 0
+
+
+def cmd_sandbox(args: argparse.Namespace) -> int:
+    from aggregator.sandbox import serve
+
+    serve(host=args.host, port=args.port, scenario_path=args.scenario, speed=args.speed, fast=args.fast)
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from aggregator.runtime import build_collection
+    from aggregator.scheduler import Scheduler
+    from aggregator.web.app import create_app
+
+    cfg = _load(args)
+    storage = open_storage(cfg)
+    collection = build_collection(cfg, storage) if not args.no_collect else None
+    scheduler = Scheduler(collection.runners) if collection else None
+    try:
+        if scheduler is not None:
+            scheduler.start()
+            print(f"collecting from {len(scheduler.runners)} sources")
+        app = create_app(cfg, storage)
+        print(f"serving on http://{args.host}:{args.port}/", flush=True)
+        uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+    finally:
+        if scheduler is not None:
+            scheduler.stop()
+        if collection is not None:
+            collection.close()
+        storage.close()
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="aggregator",
@@ -126,6 +217,31 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("migrate", help="create or upgrade the database schema and load the config's events")
     _add_config_arg(p)
     p.set_defaults(handler=cmd_migrate)
+
+    p = sub.add_parser("collect", help="run every enabled source once and print what each stored")
+    _add_config_arg(p)
+    p.add_argument("--once", action="store_true", help="run each source once, then exit (required)")
+    p.add_argument("--source", metavar="NAME", help="only this source (NAME or EVENT/NAME)")
+    p.set_defaults(handler=cmd_collect)
+
+    p = sub.add_parser("sources", help="show each source's health: last success, last error, next run")
+    _add_config_arg(p)
+    p.set_defaults(handler=cmd_sources)
+
+    p = sub.add_parser("sandbox", help="serve loopback fakes of every platform's API (for tests and demos)")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8765, help="port (default 8765)")
+    p.add_argument("--scenario", metavar="FILE", help="scenario file (TOML or JSON); default: the built-in one")
+    p.add_argument("--speed", type=float, default=1.0, help="how many times faster than real time posts appear")
+    p.add_argument("--fast", action="store_true", help="release every post at once")
+    p.set_defaults(handler=cmd_sandbox)
+
+    p = sub.add_parser("serve", help="serve the wall, timeline, console and API, and collect on schedule")
+    _add_config_arg(p)
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    p.add_argument("--no-collect", action="store_true", help="serve only; do not run the scheduler")
+    p.set_defaults(handler=cmd_serve)
 
     return parser
 

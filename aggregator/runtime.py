@@ -1,0 +1,60 @@
+"""Wiring: config + storage -> source runners, shared by `collect`, `serve` and `demo`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from aggregator.clock import Clock, system_clock
+from aggregator.config import LoadedConfig
+from aggregator.pipeline.ingest import PLATFORM_OF_KIND, THUMBNAIL_MAX_BYTES, Ingestor
+from aggregator.scheduler import SourceJob, SourceRunner, jobs_from_config
+from aggregator.sources.http import HttpClient
+from aggregator.sources.registry import make_collector
+from aggregator.storage import Storage
+from aggregator.types import FetchResult, IngestReport
+
+
+@dataclass
+class Collection:
+    """Everything that collecting needs, built once; close() releases connections."""
+
+    cfg: LoadedConfig
+    storage: Storage
+    clock: Clock
+    runners: list[SourceRunner] = field(default_factory=list)
+    ingestors: dict[int, Ingestor] = field(default_factory=dict)  # event id -> its ingestor
+    http: HttpClient | None = None
+
+    def process(self, job: SourceJob, result: FetchResult) -> IngestReport:
+        return self.ingestors[job.event_id].ingest(
+            job.source_id,
+            result.posts,
+            result.cursor,
+            platform=PLATFORM_OF_KIND[job.source.kind],
+            deleted=result.deleted,
+        )
+
+    def close(self) -> None:
+        for runner in self.runners:
+            runner.close()
+        if self.http is not None:
+            self.http.close()
+
+
+def build_collection(
+    cfg: LoadedConfig, storage: Storage, clock: Clock = system_clock, only: str | None = None,
+    hash_photos: bool = True,
+) -> Collection:
+    user_agent = cfg.settings.server.user_agent
+    col = Collection(cfg, storage, clock)
+    if hash_photos:
+        col.http = HttpClient(user_agent, clock=clock)
+    http = col.http
+    fetch = (lambda url: http.get_bytes(url, THUMBNAIL_MAX_BYTES)) if http is not None else None
+    for ev in cfg.settings.events:
+        record = storage.event(ev.slug)
+        if record is not None:
+            col.ingestors[record.id] = Ingestor(storage, ev, record.id, clock, fetch)
+    for job in jobs_from_config(cfg, storage, only):
+        col.runners.append(SourceRunner(job, storage, col.process, make_collector, clock, user_agent))
+    return col
