@@ -233,3 +233,28 @@ def test_hostile_xml_fails_the_feed_and_nothing_else(tmp_path: Path, attack: str
             assert [o.job.name for o in failed] == ["blog"]
             assert failed[0].error
             assert storage.count_by_status(col.runners[0].job.event_id).get(Status.APPROVED, 0) > 20
+
+
+def test_cli_collect_and_sources_report_per_source(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    from aggregator.cli import main
+
+    with Sandbox(default_scenario(), fast=True) as sb:
+        settings = settings_for(sb, datetime.now(UTC) - timedelta(hours=1), f"sqlite:///{tmp_path}/cli.db")
+        config = tmp_path / "event.toml"
+        config.write_text(_toml(settings.model_dump(mode="json", exclude_defaults=True)))
+        for k, v in SECRETS.items():
+            monkeypatch.setenv(k, v)
+        monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path}/cli.db")
+        sb.set_fault("flickr", Fault("status", status=503))
+        assert main(["collect", "--once", "--config", str(config)]) == 1  # one source failed
+        out = capsys.readouterr().out
+        assert re.search(r"sandbox-day/x: fetched \d+, new \d+", out)
+        assert "sandbox-day/flickr: FAILED: HTTP 503" in out
+        assert "6 of 7 sources collected" in out
+        assert main(["sources", "--config", str(config)]) == 0
+        out = capsys.readouterr().out
+        assert re.search(r"\[on \] flickr \(flickr\): 1 failures", out)
+        assert "last error at" in out and "HTTP 503" in out
+        assert re.search(r"\[on \] x \(x\): ok; posts \d+", out)
+        assert main(["collect", "--once", "--source", "nope", "--config", str(config)]) == 1
