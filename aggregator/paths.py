@@ -15,3 +15,9 @@ def templates_dir() -> Path:
 
 def static_dir() -> Path:
     return PACKAGE / "static"
+
+
+def config_dir() -> Path:
+    """The shipped example and demo configs: aggregator/bundled_config in a wheel, config/ in a checkout."""
+    installed = PACKAGE / "bundled_config"
+    return installed if installed.is_dir() else PACKAGE.parent / "config"
