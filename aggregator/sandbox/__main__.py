@@ -1,4 +1,4 @@
-"""python -m aggregator.sandbox [--host H] [--port N] [--scenario FILE] [--speed X] [--fast]"""
+"""python -m aggregator.sandbox [--host H] [--port N] [--scenario FILE|NAME] [--speed X] [--fast]"""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m aggregator.sandbox", description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8765)
-    parser.add_argument("--scenario", default=None, help="scenario file (.json or .toml); default: built-in")
+    parser.add_argument("--scenario", default=None,
+                        help="scenario file (.json or .toml) or built-in name (default, coproduction)")
     parser.add_argument("--speed", type=float, default=1.0, help="scenario seconds per real second")
     parser.add_argument("--fast", action="store_true", help="release every post at once")
     args = parser.parse_args()

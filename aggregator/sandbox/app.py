@@ -27,7 +27,8 @@ from aggregator.sandbox.faults import Fault, FaultTable
 from aggregator.sandbox.feeds import BlogFeed, FlickrFeed, YouTubeFeed
 from aggregator.sandbox.http import Request, Response, SandboxHTTPServer, _host_port, json_response
 from aggregator.sandbox.mastodon import MastodonApi
-from aggregator.sandbox.scenario import Scenario, default_scenario, load_scenario
+from aggregator.sandbox.scenario import Scenario, default_scenario
+from aggregator.sandbox.scenarios import resolve_scenario
 from aggregator.sandbox.world import World, iso_ms
 from aggregator.sandbox.x import XApi
 
@@ -122,7 +123,7 @@ class SandboxApp:
             return Response(200, data, content_type="image/png", headers=[*headers, ("ETag", _etag(data))])
         m = re.fullmatch(r"/vi/([A-Za-z0-9_-]{1,64})/(\w+)\.jpg", sub)
         if m:
-            data = images.picture("yt:" + m.group(1), 480, 360, "jpeg", poster=True)
+            data = images.picture(self.youtube_poster_seed(m.group(1)), 480, 360, "jpeg", poster=True)
             return Response(200, data, content_type="image/jpeg", headers=[*headers, ("ETag", _etag(data))])
         m = re.fullmatch(r"/video/(.+)/playlist\.m3u8", sub)
         if m:
@@ -134,6 +135,13 @@ class SandboxApp:
         if m:
             return Response(200, images.fake_mp4(m.group(1)), content_type="video/mp4", headers=headers)
         return Response(404, b"not found", content_type="text/plain")
+
+    def youtube_poster_seed(self, video_id: str) -> str:
+        """A YouTube thumbnail shows its video's first media seed (a scenario video), else one from the id."""
+        for p in self.world.scenario.posts:
+            if p.platform == "youtube" and p.media and self.youtube.video_id(p) == video_id:
+                return self.world.media(p)[0].seed
+        return "yt:" + video_id
 
     # ------------------------------------------------------------ control
 
@@ -355,8 +363,11 @@ def serve(
     host: str = "127.0.0.1", port: int = 8765, scenario_path: str | Path | None = None, speed: float = 1.0,
     fast: bool = False,
 ) -> None:
-    """Run the sandbox in the foreground until SIGINT/SIGTERM; prints one `sandbox ready: URL` line."""
-    scenario = load_scenario(scenario_path) if scenario_path else default_scenario()
+    """Run the sandbox in the foreground until SIGINT/SIGTERM; prints one `sandbox ready: URL` line.
+
+    `scenario_path` is a scenario file or a built-in scenario name ("default", "coproduction").
+    """
+    scenario = resolve_scenario(scenario_path)
     sandbox = Sandbox(scenario, host=host, port=port, speed=speed, fast=fast)
     done = threading.Event()
 
