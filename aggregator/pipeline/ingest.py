@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -82,6 +83,10 @@ class Ingestor:
         self.clock = clock
         self.fetch_bytes = fetch_bytes  # None: no perceptual hashing (tests, offline)
         self.policy = event.moderation
+        # Sources of one event run in parallel; their batches are decided and stored one at a
+        # time, so each plan sees every post committed before it (else a cross-post arriving
+        # through two sources at once would become two cards).
+        self._lock = threading.Lock()
 
     # ---- the whole path ----------------------------------------------------------------------
 
@@ -95,10 +100,12 @@ class Ingestor:
         platform: Platform | None = None,
         deleted: Sequence[str] = (),
     ) -> IngestReport:
-        planned = self.plan(posts)
-        report = self.storage.ingest(
-            self.event_id, source_id, planned.items, cursor, planned.photo_hashes, created_by=created_by
-        )
+        hashes = self._photo_hashes(posts)  # network: outside the lock
+        with self._lock:
+            planned = self.plan(posts, hashes)
+            report = self.storage.ingest(
+                self.event_id, source_id, planned.items, cursor, planned.photo_hashes, created_by=created_by
+            )
         if deleted and platform is not None:
             removed = self.storage.remove_at_source(self.event_id, [PostKey(platform, d) for d in deleted])
             log.info("source.deletions event=%s removed=%d", self.event.slug, removed)
@@ -106,10 +113,11 @@ class Ingestor:
 
     # ---- deciding ----------------------------------------------------------------------------
 
-    def plan(self, posts: Sequence[Post]) -> Planned:
+    def plan(self, posts: Sequence[Post], hashes: dict[PostKey, list[int]] | None = None) -> Planned:
         if not posts:
             return Planned((), {})
-        hashes = self._photo_hashes(posts)
+        if hashes is None:
+            hashes = self._photo_hashes(posts)
         index = self._dedup_index(posts)
         verdicts = dedup.plan(index, posts, self.policy, hashes)
         stored_faces = {k for k in index.mapping(self.policy).values()}

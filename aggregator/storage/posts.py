@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -144,6 +144,8 @@ class _Batch:
     unchanged: int = 0
     tombstoned: int = 0
     live_events: int = 0
+    recounted: set[int] = field(default_factory=set)  # approved cards whose repost count grew
+    faces: dict[int, int] = field(default_factory=dict)  # folded post id -> the post it is folded into
 
 
 def ingest(
@@ -182,6 +184,8 @@ def ingest(
             state.unchanged += 1
         elif _insert(conn, state, source_id, item, photo_hashes or {}, created_by):
             inserted_keys.append(key)
+    for post_id in sorted(state.recounted):
+        state.live_events += live.append(conn, event_id, "post.updated", post_id, now)
     if source_id is not None:
         _record_success(conn, source_id, cursor, state.inserted, now)
     return IngestReport(
@@ -195,22 +199,35 @@ def ingest(
 
 
 def _resolve_canonical(conn: Connection, state: _Batch, key: PostKey | None) -> int | None:
+    """The id of the card `key` belongs to: its face, following a folded post to the one it is folded into."""
     if key is None:
         return None
-    if key in state.ids:
-        return state.ids[key]
-    row = conn.execute(
-        select(posts.c.id, posts.c.status).where(
-            posts.c.event_id == state.event_id,
-            posts.c.platform == key.platform.value,
-            posts.c.external_id == key.external_id,
-        )
-    ).first()
-    if row is None:
-        return None
-    state.ids[key] = row.id
-    state.statuses[row.id] = row.status
-    return int(row.id)
+    post_id = state.ids.get(key)
+    if post_id is None:
+        row = conn.execute(
+            select(posts.c.id, posts.c.status).where(
+                posts.c.event_id == state.event_id,
+                posts.c.platform == key.platform.value,
+                posts.c.external_id == key.external_id,
+            )
+        ).first()
+        if row is None:
+            return None
+        post_id = int(row.id)
+        state.ids[key] = post_id
+        state.statuses[post_id] = row.status
+    for _ in range(8):  # faces have no canonical; chains are at most a hop or two
+        if post_id in state.faces:
+            post_id = state.faces[post_id]
+            continue
+        row = conn.execute(select(posts.c.canonical_id, posts.c.status).where(posts.c.id == post_id)).first()
+        if row is None or row.canonical_id is None:
+            if row is not None:
+                state.statuses[post_id] = row.status
+            break
+        state.faces[post_id] = int(row.canonical_id)
+        post_id = int(row.canonical_id)
+    return post_id
 
 
 def _insert(
@@ -252,6 +269,8 @@ def _insert(
         return False
     state.ids[post.key] = post_id
     state.statuses[post_id] = status.value
+    if canonical_id is not None:
+        state.faces[post_id] = canonical_id
     state.inserted += 1
     _insert_media(conn, post_id, post.media, hashes)
     conn.execute(
@@ -267,7 +286,7 @@ def _insert(
             update(posts).where(posts.c.id == canonical_id).values(repost_count=posts.c.repost_count + 1)
         )
         if state.statuses.get(canonical_id) == Status.APPROVED.value:
-            state.live_events += live.append(conn, state.event_id, "post.updated", canonical_id, state.now)
+            state.recounted.add(canonical_id)  # one post.updated per card per batch, not per repost
     return True
 
 

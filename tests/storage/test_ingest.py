@@ -125,7 +125,8 @@ def test_repost_folds_into_original_with_a_count(db_url: str) -> None:
                        Decision(Status.APPROVED, "mode:post"), duplicate_of=original.key, is_repost=True)
             for i in range(3)
         ]
-        storage.ingest(event_id, source_id, [approved(original), *boosts], None)
+        first = storage.ingest(event_id, source_id, [approved(original), *boosts], None)
+        assert first.live_events == 2  # approved, then one update for the three boosts
         storage.ingest(event_id, source_id, boosts, None)  # re-delivered: no double counting
         page = storage.posts(event_id)
         assert [p.external_id for p in page.posts] == [original.external_id]
