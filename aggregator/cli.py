@@ -170,6 +170,14 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_demo(args: argparse.Namespace) -> int:
+    from aggregator.demo import run_demo
+
+    if args.speed <= 0:
+        raise UsageError("--speed must be above 0")
+    return run_demo(args)
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -235,6 +243,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--speed", type=float, default=1.0, help="how many times faster than real time posts appear")
     p.add_argument("--fast", action="store_true", help="release every post at once")
     p.set_defaults(handler=cmd_sandbox)
+
+    p = sub.add_parser("demo", help="replay a conference day on the sandbox: wall, timeline, console, story")
+    p.add_argument("--host", default="127.0.0.1", help="address to serve on (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8000, help="web port (default 8000)")
+    p.add_argument("--sandbox-port", type=int, default=8765, help="sandbox port (default 8765; 0: any free)")
+    p.add_argument("--speed", type=float, default=60.0, help="replay speed (default 60: the day in about 8 minutes)")
+    p.add_argument("--fast", action="store_true", help="release the whole day at once")
+    p.add_argument("--reset", action="store_true", help="forget the previous demo day and start over")
+    p.add_argument("--scenario", default="coproduction", help="built-in scenario (default coproduction)")
+    p.add_argument("--data-dir", default="data", help="where the demo keeps its database and state (default data)")
+    p.add_argument("--database", metavar="URL", help="database URL (default: SQLite in the data dir)")
+    p.add_argument("--config", metavar="FILE", help="demo config (default: the shipped config/demo.toml)")
+    p.set_defaults(handler=cmd_demo)
+
+    from aggregator.cli_users import add_user_commands
+
+    add_user_commands(sub)
 
     p = sub.add_parser("serve", help="serve the wall, timeline, console and API, and collect on schedule")
     _add_config_arg(p)

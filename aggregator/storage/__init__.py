@@ -17,10 +17,15 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from aggregator.clock import Clock, system_clock
 from aggregator.config import Settings
+from aggregator.storage import announcements as _announcements
 from aggregator.storage import authors as _authors
 from aggregator.storage import events as _events
 from aggregator.storage import live as _live
+from aggregator.storage import moderation as _moderation
 from aggregator.storage import posts as _posts
+from aggregator.storage import search as _search
+from aggregator.storage import stories as _stories
+from aggregator.storage import users as _users
 from aggregator.storage.engine import StorageError, make_engine
 from aggregator.storage.posts import PostQuery
 from aggregator.storage.records import (
@@ -184,6 +189,223 @@ class Storage:
     def last_live_seq(self) -> int:
         with self.read() as conn:
             return _live.last_seq(conn)
+
+
+    # ---- moderation, users, announcements (console) ----------------------------------------------------
+    # Each write is one transaction: the change, its audit row, moderation_decisions rows and live events.
+
+    def create_user(self, username: str, password_hash: str, role: str, display_name: str = "",
+                    actor: _moderation.Actor | None = None) -> int:
+        """A console user; `password_hash` from aggregator.web.auth.hash_password. Raises UserExists."""
+        with self.write() as conn:
+            user_id = _users.create(conn, username, display_name, password_hash, role, self.clock())
+            if actor is not None:
+                _moderation.record_audit(conn, None, actor, "create_user", "user", str(user_id), None,
+                                         {"username": _users.normalise_username(username), "role": role},
+                                         self.clock())
+            return user_id
+
+    def user(self, user_id: int) -> _users.UserRecord | None:
+        with self.read() as conn:
+            return _users.get(conn, user_id)
+
+    def user_by_name(self, username: str) -> _users.UserRecord | None:
+        with self.read() as conn:
+            return _users.by_username(conn, username)
+
+    def users(self) -> list[_users.UserRecord]:
+        with self.read() as conn:
+            return _users.all_users(conn)
+
+    def update_user(self, user_id: int, *, actor: _moderation.Actor | None = None, password_hash: str | None = None,
+                    role: str | None = None, disabled: bool | None = None, display_name: str | None = None) -> None:
+        """Change a user's password, role, display name or disabled flag (audited when an actor is given)."""
+        values: dict[str, object] = {}
+        if password_hash is not None:
+            values["password_hash"] = password_hash
+        if role is not None:
+            values["role"] = role
+        if disabled is not None:
+            values["disabled"] = disabled
+        if display_name is not None:
+            values["display_name"] = display_name
+        with self.write() as conn:
+            old = _users.get(conn, user_id)
+            if old is None:
+                raise _moderation.ActionError(f"no user {user_id}")
+            _users.update_user(conn, user_id, values)
+            if actor is not None:
+                shown = {k: v for k, v in values.items() if k != "password_hash"}
+                if password_hash is not None:
+                    shown["password_changed"] = True
+                before = {k: getattr(old, k) for k in shown if k != "password_changed"}
+                _moderation.record_audit(conn, None, actor, "update_user", "user", str(user_id), before, shown,
+                                         self.clock())
+
+    def record_login(self, user_id: int) -> None:
+        with self.write() as conn:
+            _users.update_user(conn, user_id, {"last_login_at": self.clock()})
+
+    def record_login_failure(self, username: str, address: str) -> None:
+        with self.write() as conn:
+            _users.record_failure(conn, username, address, self.clock())
+
+    def login_failure_counts(self, username: str, address: str, since: datetime) -> tuple[int, int]:
+        """(failures for the username, failures from the address) since `since`."""
+        with self.read() as conn:
+            return _users.count_failures(conn, username, address, since)
+
+    def clear_login_failures(self, username: str) -> None:
+        with self.write() as conn:
+            _users.clear_failures(conn, username)
+
+    def moderate_posts(self, event_id: int, post_ids: Sequence[int], action: str,
+                       actor: _moderation.Actor) -> _moderation.ActionResult:
+        """approve / reject / takedown / pin / unpin / feature / unfeature, one post or many."""
+        with self.write() as conn:
+            return _moderation.act_on_posts(conn, event_id, post_ids, action, actor, self.clock())
+
+    def moderate_author(self, event_id: int, author_id: int, action: str,
+                        actor: _moderation.Actor) -> _moderation.ActionResult:
+        """block (also rejects their pending and visible posts) / trust / clear."""
+        with self.write() as conn:
+            return _moderation.act_on_author(conn, event_id, author_id, action, actor, self.clock())
+
+    def undo_last(self, event_id: int, actor: _moderation.Actor) -> _moderation.ActionResult | None:
+        with self.write() as conn:
+            return _moderation.undo_last(conn, event_id, actor, self.clock())
+
+    def moderation_queue(self, event_id: int, query: _moderation.QueueQuery | None = None) -> list[StoredPost]:
+        with self.read() as conn:
+            return _moderation.queue(conn, event_id, query or _moderation.QueueQuery())
+
+    def author_record(self, event_id: int, author_id: int) -> _moderation.AuthorRecord | None:
+        with self.read() as conn:
+            return _moderation.author_record(conn, event_id, author_id)
+
+    def audit_entries(self, event_id: int | None, limit: int = 200,
+                      before_id: int | None = None) -> list[_moderation.AuditEntry]:
+        with self.read() as conn:
+            return _moderation.audit_entries(conn, event_id, limit, before_id)
+
+    def published_story_slugs(self, event_id: int) -> list[tuple[str, str]]:
+        """(slug, title) of published stories (the console's embed snippets)."""
+        with self.read() as conn:
+            return _moderation.published_story_slugs(conn, event_id)
+
+    def tombstone_reason(self, event_id: int, key: PostKey) -> str | None:
+        with self.read() as conn:
+            return _moderation.is_tombstoned(conn, event_id, key.platform.value, key.external_id)
+
+    def create_announcement(self, event_id: int, text: str, starts_at: datetime, ends_at: datetime | None,
+                            actor: _moderation.Actor) -> _announcements.AnnouncementRecord:
+        with self.write() as conn:
+            return _announcements.create(conn, event_id, text, starts_at, ends_at, actor, self.clock())
+
+    def withdraw_announcement(self, event_id: int, announcement_id: int, actor: _moderation.Actor) -> bool:
+        with self.write() as conn:
+            return _announcements.withdraw(conn, event_id, announcement_id, actor, self.clock())
+
+    def announcements(self, event_id: int) -> list[_announcements.AnnouncementRecord]:
+        with self.read() as conn:
+            return _announcements.list_for(conn, event_id)
+
+    def active_announcements(self, event_id: int, now: datetime) -> list[_announcements.AnnouncementRecord]:
+        with self.read() as conn:
+            return _announcements.active(conn, event_id, now)
+
+    def set_wall_options(self, event_id: int, overrides: dict[str, object],
+                         actor: _moderation.Actor) -> dict[str, object]:
+        """Validated against WallSettings (WallOptionsError names the bad option); live event `wall.options`."""
+        with self.write() as conn:
+            return _announcements.set_wall_options(conn, event_id, dict(overrides), actor, self.clock())
+
+
+    # ---- public surfaces: stories, search, timeline ------------------------------------------------------
+
+    def search_posts(self, event_id: int, query: PostQuery, text: str) -> PostPage:
+        """A keyset page of approved posts matching full-text `text` (FTS5 / tsvector), with `query`'s filters."""
+        with self.read() as conn:
+            return _search.search_page(conn, event_id, query, text)
+
+    def author_facets(self, event_id: int, limit: int = 200) -> list[_search.AuthorFacet]:
+        with self.read() as conn:
+            return _search.author_facets(conn, event_id, limit)
+
+    def approved_times(self, event_id: int, start: datetime, end: datetime) -> list[datetime]:
+        with self.read() as conn:
+            return _search.approved_times(conn, event_id, start, end)
+
+    def flagged_posts(self, event_id: int, *, featured: bool = False, pinned: bool = False,
+                      limit: int = 20) -> list[StoredPost]:
+        """Approved posts that are featured and/or pinned, newest first (the wall's spotlight and pins)."""
+        with self.read() as conn:
+            return _search.flagged_posts(conn, event_id, featured=featured, pinned=pinned, limit=limit)
+
+    def posts_by_ids(self, event_id: int, ids: Sequence[int]) -> dict[int, StoredPost]:
+        with self.read() as conn:
+            return _search.posts_by_ids(conn, event_id, ids)
+
+    def post_by_key(self, event_id: int, key: PostKey) -> StoredPost | None:
+        with self.read() as conn:
+            return _search.post_by_key(conn, event_id, key.platform, key.external_id)
+
+    def stories(self, event_id: int, include_drafts: bool = False) -> list[_stories.StoryRecord]:
+        with self.read() as conn:
+            return _stories.list_stories(conn, event_id, include_drafts)
+
+    def story(self, event_id: int, slug: str) -> _stories.StoryRecord | None:
+        with self.read() as conn:
+            return _stories.get_story(conn, event_id, slug)
+
+    def story_by_id(self, event_id: int, story_id: int) -> _stories.StoryRecord | None:
+        with self.read() as conn:
+            return _stories.get_story_by_id(conn, event_id, story_id)
+
+    def create_story(self, event_id: int, title: str, author_id: int | None, summary: str = "",
+                     seed: bool = False) -> _stories.StoryRecord:
+        """A draft story; `seed` adds the seed-page template's sections. One transaction."""
+        with self.write() as conn:
+            story_id = _stories.create_story(conn, event_id, title, author_id, self.clock(), summary)
+            if seed:
+                _stories.seed_sections(conn, story_id, self.clock())
+            found = _stories.get_story_by_id(conn, event_id, story_id)
+            assert found is not None
+            return found
+
+    def update_story(self, story_id: int, *, title: str | None = None, summary: str | None = None,
+                     status: str | None = None) -> None:
+        with self.write() as conn:
+            _stories.update_story(conn, story_id, self.clock(), title=title, summary=summary, status=status)
+
+    def delete_story(self, story_id: int) -> None:
+        with self.write() as conn:
+            _stories.delete_story(conn, story_id)
+
+    def add_story_block(self, story_id: int, kind: str, *, heading: str = "", body: str = "",
+                        post_id: int | None = None, media_url: str | None = None,
+                        section_id: int | None = None) -> int:
+        """Append a block to the story, or to the end of section `section_id`."""
+        with self.write() as conn:
+            return _stories.add_block(conn, story_id, kind, self.clock(), heading=heading, body=body,
+                                      post_id=post_id, media_url=media_url, section_id=section_id)
+
+    def update_story_block(self, story_id: int, block_id: int, *, heading: str | None = None,
+                           body: str | None = None) -> None:
+        with self.write() as conn:
+            _stories.update_block(conn, story_id, block_id, self.clock(), heading=heading, body=body)
+
+    def move_story_block(self, story_id: int, block_id: int, delta: int) -> None:
+        with self.write() as conn:
+            _stories.move_block(conn, story_id, block_id, delta, self.clock())
+
+    def delete_story_block(self, story_id: int, block_id: int) -> None:
+        with self.write() as conn:
+            _stories.delete_block(conn, story_id, block_id, self.clock())
+
+    def seed_story(self, story_id: int) -> list[int]:
+        with self.write() as conn:
+            return _stories.seed_sections(conn, story_id, self.clock())
 
 
 def _short(exc: SQLAlchemyError) -> str:

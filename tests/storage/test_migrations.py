@@ -8,6 +8,7 @@ from alembic.runtime.migration import MigrationContext
 from aggregator.storage.engine import make_engine
 from aggregator.storage.migrate import current, upgrade
 from aggregator.storage.schema import metadata
+from aggregator.storage.search import include_object
 
 
 def test_migrations_match_the_models(db_url: str) -> None:
@@ -16,7 +17,7 @@ def test_migrations_match_the_models(db_url: str) -> None:
         upgrade(engine)
         assert current(engine) is not None
         with engine.connect() as conn:
-            ctx = MigrationContext.configure(conn, opts={"compare_type": True})
+            ctx = MigrationContext.configure(conn, opts={"compare_type": True, "include_object": include_object})
             diff = compare_metadata(ctx, metadata)
         assert diff == [], f"autogenerate found differences: {diff}"
     finally:
