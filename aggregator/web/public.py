@@ -1,7 +1,528 @@
-"""Public surfaces: the live wall, its SSE stream, the timeline, permalinks, galleries, stories, embeds."""
+"""Public surfaces: the live wall, its SSE stream, the timeline, permalinks, galleries, stories, embeds.
+
+Every page renders completely on the server (no JavaScript needed to read
+it); wall.js and timeline.js only add live updates and small comforts. The
+pages carry no inline script or style (the CSP forbids both): the event's
+accent colour comes from /e/<slug>/theme.css.
+
+The live stream (`/e/<slug>/live`) sends one SSE message per live-event row,
+with the row's seq as the SSE id. Its data is JSON:
+
+  {"kind": "post.approved" | "post.updated" | "post.pinned" | "post.unpinned"
+           | "post.featured" | "post.unfeatured",
+   "post_id": 12, "html": "<article ...>", "pinned": false, "featured": false,
+   "created_at": "2014-04-23T09:12:00Z"}
+      the post as it is *now* (fetched at send time), drawn by post/card.html;
+      sent only while the post is approved (and its platform shown on this wall)
+  {"kind": "post.retracted", "post_id": 12}
+      remove the card (also sent for an approval whose post is no longer visible)
+  {"kind": "announcement", "id": 3, "html": "<li ...>"}   add or replace a banner line
+  {"kind": "announcement.withdrawn", "id": 3}              remove it
+  {"kind": "wall.options"}                                 options changed: reload the page
+
+A client resumes from the `Last-Event-ID` header (sent by the browser on its
+own reconnects) or, on its first connection, from `?after=N` (the seq the page
+was rendered at, so nothing approved between render and connect is missed).
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import asyncio
+import json
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
 
-router = APIRouter()
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from jinja2 import Environment
+from sse_starlette import EventSourceResponse, ServerSentEvent
+
+from aggregator.config import LoadedConfig, WallSettings
+from aggregator.live import Dropped, LiveHub
+from aggregator.storage import EventRecord, PageCursor, PostPage, PostQuery, Storage, StoredPost
+from aggregator.storage.records import LiveEvent, SessionRecord
+from aggregator.storage.stories import StoryBlock, StoryRecord
+from aggregator.types import Platform, PostKey, PostKind, Status
+from aggregator.web import auth, cards
+from aggregator.web.chart import posts_per_hour
+
+log = logging.getLogger("aggregator.web.public")
+
+router = APIRouter(include_in_schema=False)
+
+PING_SECONDS = 15
+RETRY_MS = 1500
+POST_KINDS = ("post.approved", "post.updated", "post.pinned", "post.unpinned", "post.featured", "post.unfeatured")
+KIND_FILTERS: dict[str, tuple[PostKind, ...]] = {
+    "all": (),
+    "posts": (PostKind.TEXT, PostKind.LINK),
+    "photos": (PostKind.PHOTO,),
+    "videos": (PostKind.VIDEO,),
+}
+TIMELINE_PAGE = 40
+GALLERY_PAGE = 60
+DAY_ZERO = PageCursor(datetime(1970, 1, 2, tzinfo=UTC), 0)  # "from the start of the day"
+STORY_ROLES = ("reporter", "organiser")
+
+
+# ---- plumbing --------------------------------------------------------------------------------------------
+
+
+def _storage(request: Request) -> Storage:
+    storage: Storage = request.app.state.storage
+    return storage
+
+
+def _cfg(request: Request) -> LoadedConfig:
+    cfg: LoadedConfig = request.app.state.cfg
+    return cfg
+
+
+def _now(request: Request) -> datetime:
+    now: datetime = request.app.state.clock()
+    return now
+
+
+def _env(request: Request) -> Environment:
+    env: Environment = request.app.state.templates.env
+    return cards.prepare(env)
+
+
+def _event(request: Request, slug: str) -> EventRecord:
+    event = _storage(request).event(slug)
+    if event is None:
+        raise HTTPException(404, f"no event {slug!r}")
+    return event
+
+
+def _page(request: Request, name: str, context: dict[str, Any], status_code: int = 200) -> HTMLResponse:
+    html = cards.render_template(_env(request), name, {"request": request, **context})
+    return HTMLResponse(html, status_code=status_code)
+
+
+def _event_url(cfg: LoadedConfig, event: EventRecord) -> str:
+    if event.url:
+        return event.url
+    return f"{cfg.settings.server.public_url.rstrip('/')}/e/{event.slug}/timeline"
+
+
+def _platforms(names: tuple[str, ...]) -> tuple[Platform, ...]:
+    out = []
+    for name in names:
+        try:
+            out.append(Platform(name))
+        except ValueError:
+            continue
+    return tuple(out)
+
+
+def _is_curator(request: Request) -> bool:
+    user = auth.current_user(request)
+    return user is not None and user.can(*STORY_ROLES)
+
+
+# ---- event home, theme, media ----------------------------------------------------------------------------
+
+
+@router.get("/e/{slug}")
+def event_home(request: Request, slug: str) -> Response:
+    _event(request, slug)
+    return RedirectResponse(f"/e/{slug}/timeline", status_code=307)
+
+
+@router.get("/e/{slug}/theme.css")
+def theme_css(request: Request, slug: str) -> Response:
+    """The event's colours as CSS custom properties (validated #rrggbb, so nothing else can get in)."""
+    event = _event(request, slug)
+    accent = cards.wall_settings(_cfg(request), event).accent_colour
+    css = f":root {{ --accent: {accent}; }}\n"
+    return Response(css, media_type="text/css", headers={"Cache-Control": "no-cache"})
+
+
+@router.get("/media/{path:path}")
+def media_file(request: Request, path: str) -> Response:
+    """Reporters' uploads (re-encoded JPEGs, no metadata) from server.media_dir."""
+    root = Path(_cfg(request).settings.server.media_dir).resolve()
+    target = (root / path).resolve()
+    if root not in target.parents or not target.is_file() or target.suffix.lower() != ".jpg":
+        raise HTTPException(404, "no such file")
+    return FileResponse(target, media_type="image/jpeg", headers={"Cache-Control": "public, max-age=86400"})
+
+
+@router.get("/e/{slug}/r/{token}")
+def reporter_post(request: Request, slug: str, token: str) -> Response:
+    """The permanent URL of a reporter's own post (its external id), redirected to its permalink."""
+    event = _event(request, slug)
+    post = _storage(request).post_by_key(event.id, PostKey(Platform.REPORTER, f"reporter:{token}"))
+    if post is None or post.status is not Status.APPROVED:
+        raise HTTPException(404, "no such post")
+    return RedirectResponse(f"/e/{slug}/p/{post.id}", status_code=307)
+
+
+# ---- the wall ----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class WallData:
+    seq: int
+    posts: list[StoredPost]
+    pinned: list[StoredPost]
+    featured: list[StoredPost]
+
+
+def wall_data(storage: Storage, event: EventRecord, settings: WallSettings) -> WallData:
+    # The seq first: anything committed after it is replayed to the page's stream (cards are upserted by id).
+    seq = storage.last_live_seq()
+    platforms = _platforms(settings.platforms)
+    page = storage.posts(event.id, PostQuery(limit=settings.max_cards, platforms=platforms))
+    pinned = [p for p in storage.flagged_posts(event.id, pinned=True, limit=settings.max_cards)
+              if not platforms or p.platform in platforms]
+    featured = [p for p in storage.flagged_posts(event.id, featured=True, limit=12)
+                if not platforms or p.platform in platforms]
+    pinned_ids = {p.id for p in pinned}
+    posts = [p for p in page.posts if p.id not in pinned_ids][: max(0, settings.max_cards - len(pinned))]
+    return WallData(seq, posts, pinned, featured)
+
+
+def _wall_context(request: Request, event: EventRecord, embed: bool) -> dict[str, Any]:
+    cfg, storage, now = _cfg(request), _storage(request), _now(request)
+    settings = cards.wall_settings(cfg, event)
+    view = cards.wall_view(settings, request.query_params)
+    data = wall_data(storage, event, settings)
+    programme = storage.programme(event.id)
+    current, upcoming = cards.session_now(programme, now)
+    announcements = [a for a in storage.announcements(event.id)
+                     if not a.withdrawn and (a.ends_at is None or a.ends_at > now)]
+    event_url = _event_url(cfg, event)
+    card = cards.CardContext(event.slug, event.timezone, now, "embed" if embed else "wall", settings.show_media,
+                             "_blank" if embed else "")
+    return {
+        "event": event, "view": view, "settings": settings, "data": data, "programme": programme,
+        "current": current, "upcoming": upcoming, "announcements": announcements, "now": now,
+        "event_url": event_url, "qr": cards.qr_svg(event_url, f"QR code: {event_url}"), "card": card,
+        "embed": embed, "stream_url": f"/e/{event.slug}/live",
+    }
+
+
+@router.get("/e/{slug}/wall", response_class=HTMLResponse)
+def wall(request: Request, slug: str) -> HTMLResponse:
+    event = _event(request, slug)
+    return _page(request, "wall/wall.html", _wall_context(request, event, embed=False))
+
+
+@router.get("/e/{slug}/embed/wall", response_class=HTMLResponse)
+def embed_wall(request: Request, slug: str) -> HTMLResponse:
+    event = _event(request, slug)
+    return _page(request, "wall/wall.html", _wall_context(request, event, embed=True))
+
+
+# ---- the live stream ---------------------------------------------------------------------------------------
+
+
+def _start_seq(last_event_id: str | None, after: str | None) -> int | None:
+    for value in (last_event_id, after):
+        if value is not None and value.strip().isdigit():
+            return int(value.strip())
+    return None
+
+
+def live_message(storage: Storage, env: Environment, event: EventRecord, settings: WallSettings,
+                 row: LiveEvent, now: datetime) -> dict[str, Any] | None:
+    """The JSON a wall receives for one live-event row, or None when this wall has nothing to do."""
+    if row.kind in POST_KINDS and row.post_id is not None:
+        post = storage.post(event.id, row.post_id)
+        platforms = _platforms(settings.platforms)
+        visible = post is not None and post.status is Status.APPROVED and (
+            not platforms or post.platform in platforms)
+        if not visible or post is None:
+            return {"kind": "post.retracted", "post_id": row.post_id}
+        ctx = cards.CardContext(event.slug, event.timezone, now, "wall", settings.show_media)
+        return {
+            "kind": row.kind, "post_id": post.id, "html": cards.render_card(env, post, ctx),
+            "pinned": post.pinned, "featured": post.featured, "created_at": cards.iso(post.created_at),
+        }
+    if row.kind == "post.retracted" and row.post_id is not None:
+        return {"kind": "post.retracted", "post_id": row.post_id}
+    if row.kind == "announcement":
+        found = [a for a in storage.announcements(event.id) if a.id == row.payload.get("id")]
+        if not found or found[0].withdrawn:
+            return None
+        html = cards.render_template(env, "wall/announcement.html", {"a": found[0]})
+        return {"kind": "announcement", "id": found[0].id, "html": html}
+    if row.kind == "announcement.withdrawn":
+        return {"kind": "announcement.withdrawn", "id": row.payload.get("id")}
+    if row.kind == "wall.options":
+        return {"kind": "wall.options"}
+    return None
+
+
+async def live_events(request: Request, hub: LiveHub, event: EventRecord, start: int | None,
+                      ) -> AsyncIterator[ServerSentEvent]:
+    storage, env, cfg = _storage(request), _env(request), _cfg(request)
+    yield ServerSentEvent(comment="live", retry=RETRY_MS)
+    try:
+        async for row in hub.subscribe(event.id, start):
+            current = await asyncio.to_thread(storage.event, event.slug) or event
+            settings = cards.wall_settings(cfg, current)
+            message = await asyncio.to_thread(live_message, storage, env, current, settings, row, _now(request))
+            if message is None:
+                continue
+            yield ServerSentEvent(data=json.dumps(message, ensure_ascii=False), id=str(row.seq))
+    except Dropped:
+        log.info("live.stream_dropped event=%s", event.slug)  # the browser reconnects with its last id
+
+
+@router.get("/e/{slug}/live")
+async def live(request: Request, slug: str, after: str | None = None) -> EventSourceResponse:
+    event = await asyncio.to_thread(_event, request, slug)
+    start = _start_seq(request.headers.get("last-event-id"), after)
+    hub: LiveHub = request.app.state.hub
+    return EventSourceResponse(
+        live_events(request, hub, event, start), ping=PING_SECONDS,
+        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+    )
+
+
+# ---- the timeline --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Group:
+    """Consecutive posts under one programme heading."""
+
+    title: str
+    time: str  # "09:45-10:45", or "" between sessions
+    session: SessionRecord | None
+    posts: tuple[StoredPost, ...]
+
+
+def group_by_session(posts: list[StoredPost], programme: list[SessionRecord], tz: str) -> list[Group]:
+    """Posts in time order, under the heading of the session they were posted in."""
+
+    def heading(p: StoredPost) -> tuple[str, str, SessionRecord | None]:
+        for s in programme:
+            if s.starts_at <= p.created_at < s.ends_at:
+                return s.title, f"{cards.local(s.starts_at, tz)}-{cards.local(s.ends_at, tz)}", s
+        if not programme or p.created_at < programme[0].starts_at:
+            return "Before the programme", "", None
+        if p.created_at >= max(s.ends_at for s in programme):
+            return "After the programme", "", None
+        return "Between sessions", "", None
+
+    groups: list[Group] = []
+    for p in posts:
+        title, time, session = heading(p)
+        if groups and groups[-1].title == title and groups[-1].time == time:
+            last = groups[-1]
+            groups[-1] = Group(last.title, last.time, last.session, (*last.posts, p))
+        else:
+            groups.append(Group(title, time, session, (p,)))
+    return groups
+
+
+@dataclass(frozen=True, slots=True)
+class Filters:
+    kind: str
+    platform: str
+    author: int | None
+    q: str
+
+    def params(self, **extra: str) -> str:
+        from urllib.parse import urlencode
+
+        values: dict[str, str] = {}
+        if self.kind != "all":
+            values["kind"] = self.kind
+        if self.platform:
+            values["platform"] = self.platform
+        if self.author is not None:
+            values["author"] = str(self.author)
+        if self.q:
+            values["q"] = self.q
+        values.update(extra)
+        return ("?" + urlencode(values)) if values else "?"
+
+
+def _filters(request: Request) -> Filters:
+    qp = request.query_params
+    kind = qp.get("kind", "all")
+    platform = qp.get("platform", "")
+    author = qp.get("author", "")
+    return Filters(
+        kind=kind if kind in KIND_FILTERS else "all",
+        platform=platform if platform in {p.value for p in Platform} else "",
+        author=int(author) if author.isdigit() else None,
+        q=qp.get("q", "").strip()[:200],
+    )
+
+
+def _cursor(value: str | None) -> PageCursor | None:
+    return PageCursor.decode(value) if value else None
+
+
+def timeline_page(storage: Storage, event: EventRecord, f: Filters, before: PageCursor | None,
+                  after: PageCursor | None, latest: bool, limit: int = TIMELINE_PAGE) -> tuple[PostPage, bool]:
+    """A page of the timeline and whether it is the first page of the day."""
+    from_start = before is None and after is None and not latest
+    q = PostQuery(
+        kinds=KIND_FILTERS[f.kind], platforms=(Platform(f.platform),) if f.platform else (), author_id=f.author,
+        before=before, after=DAY_ZERO if from_start else after, limit=limit,
+    )
+    page = storage.search_posts(event.id, q, f.q) if f.q else storage.posts(event.id, q)
+    if from_start:
+        page = PostPage(page.posts, earlier=None, later=page.later)
+    return page, from_start
+
+
+def _timeline_context(request: Request, event: EventRecord, embed: bool) -> dict[str, Any]:
+    storage, now = _storage(request), _now(request)
+    f = _filters(request)
+    qp = request.query_params
+    page, _ = timeline_page(storage, event, f, _cursor(qp.get("before")), _cursor(qp.get("after")),
+                            qp.get("latest") == "1")
+    programme = storage.programme(event.id)
+    chronological = list(reversed(page.posts))
+    start, end = cards.day_bounds(event)
+    chart = posts_per_hour(storage.approved_times(event.id, start, end), programme, start, end, event.timezone)
+    card = cards.CardContext(event.slug, event.timezone, now, "embed" if embed else "timeline", True,
+                             "_blank" if embed else "")
+    base = f"/e/{event.slug}/embed/timeline" if embed else f"/e/{event.slug}/timeline"
+    return {
+        "event": event, "filters": f, "page": page, "groups": group_by_session(chronological, programme,
+                                                                               event.timezone),
+        "programme": programme, "authors": storage.author_facets(event.id), "chart": chart, "card": card,
+        "platforms": [(p.value, cards.platform_name(p.value)) for p in Platform], "base": base, "embed": embed,
+        "kinds": list(KIND_FILTERS), "now": now,
+    }
+
+
+@router.get("/e/{slug}/timeline", response_class=HTMLResponse)
+def timeline(request: Request, slug: str) -> HTMLResponse:
+    event = _event(request, slug)
+    return _page(request, "timeline/timeline.html", _timeline_context(request, event, embed=False))
+
+
+@router.get("/e/{slug}/embed/timeline", response_class=HTMLResponse)
+def embed_timeline(request: Request, slug: str) -> HTMLResponse:
+    event = _event(request, slug)
+    return _page(request, "timeline/timeline.html", _timeline_context(request, event, embed=True))
+
+
+def _gallery(request: Request, slug: str, kind: PostKind) -> HTMLResponse:
+    event = _event(request, slug)
+    qp = request.query_params
+    page = _storage(request).posts(event.id, PostQuery(
+        kinds=(kind,), before=_cursor(qp.get("before")), after=_cursor(qp.get("after")), limit=GALLERY_PAGE))
+    return _page(request, "timeline/gallery.html", {
+        "event": event, "page": page, "kind": kind.value, "now": _now(request),
+        "title": "Photos" if kind is PostKind.PHOTO else "Videos",
+    })
+
+
+@router.get("/e/{slug}/photos", response_class=HTMLResponse)
+def photos(request: Request, slug: str) -> HTMLResponse:
+    return _gallery(request, slug, PostKind.PHOTO)
+
+
+@router.get("/e/{slug}/videos", response_class=HTMLResponse)
+def videos(request: Request, slug: str) -> HTMLResponse:
+    return _gallery(request, slug, PostKind.VIDEO)
+
+
+@router.get("/e/{slug}/p/{post_id}", response_class=HTMLResponse)
+def permalink(request: Request, slug: str, post_id: int) -> HTMLResponse:
+    event = _event(request, slug)
+    storage = _storage(request)
+    post = storage.post(event.id, post_id)
+    if post is None or post.status is not Status.APPROVED:
+        raise HTTPException(404, "this post is not (or no longer) shown")
+    curator = auth.current_user(request) if _is_curator(request) else None
+    stories = storage.stories(event.id, include_drafts=True) if curator else []
+    story_sections = [(s, storage.story_by_id(event.id, s.id)) for s in stories]
+    return _curator_page(request, "post/permalink.html", {
+        "event": event, "post": post, "now": _now(request), "curator": curator,
+        "story_sections": story_sections,
+        "card": cards.CardContext(event.slug, event.timezone, _now(request), "permalink"),
+    })
+
+
+def _curator_page(request: Request, name: str, context: dict[str, Any]) -> HTMLResponse:
+    """A public page that may carry curator forms: the CSRF token and session cookie come along."""
+    token = auth.csrf_token(request) if context.get("curator") else ""
+    response = _page(request, name, {**context, "csrf_token": token})
+    if context.get("curator"):
+        response.headers["Cache-Control"] = "no-store"
+        auth.attach_session(request, response)
+    return response
+
+
+# ---- stories ------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Section:
+    heading: StoryBlock | None  # None for blocks before the first section
+    blocks: tuple[StoryBlock, ...]
+
+
+def story_sections(story: StoryRecord) -> list[Section]:
+    sections: list[Section] = []
+    for block in story.blocks:
+        if block.kind == "section":
+            sections.append(Section(block, ()))
+        elif sections:
+            last = sections[-1]
+            sections[-1] = Section(last.heading, (*last.blocks, block))
+        else:
+            sections.append(Section(None, (block,)))
+    return sections
+
+
+def story_context(storage: Storage, event: EventRecord, story: StoryRecord, now: datetime, embed: bool,
+                  ) -> dict[str, Any]:
+    ids = [b.post_id for b in story.blocks if b.post_id is not None]
+    found = storage.posts_by_ids(event.id, ids)
+    visible = {i: p for i, p in found.items() if p.status is Status.APPROVED}
+    card = cards.CardContext(event.slug, event.timezone, now, "embed" if embed else "story", True,
+                             "_blank" if embed else "")
+    return {"event": event, "story": story, "sections": story_sections(story), "posts": visible, "card": card,
+            "now": now, "embed": embed}
+
+
+def _story(request: Request, event: EventRecord, slug: str) -> StoryRecord:
+    story = _storage(request).story(event.id, slug)
+    if story is None or (not story.published and not _is_curator(request)):
+        raise HTTPException(404, "no such story")
+    return story
+
+
+@router.get("/e/{slug}/stories", response_class=HTMLResponse)
+def stories_index(request: Request, slug: str) -> HTMLResponse:
+    event = _event(request, slug)
+    items = _storage(request).stories(event.id, include_drafts=_is_curator(request))
+    return _page(request, "stories/index.html", {"event": event, "stories": items, "now": _now(request)})
+
+
+@router.get("/e/{slug}/stories/{story_slug}", response_class=HTMLResponse)
+def story_page(request: Request, slug: str, story_slug: str) -> HTMLResponse:
+    event = _event(request, slug)
+    story = _story(request, event, story_slug)
+    response = _page(request, "stories/story.html",
+                     story_context(_storage(request), event, story, _now(request), embed=False))
+    if not story.published:
+        response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@router.get("/e/{slug}/embed/story/{story_slug}", response_class=HTMLResponse)
+def embed_story(request: Request, slug: str, story_slug: str) -> HTMLResponse:
+    event = _event(request, slug)
+    story = _storage(request).story(event.id, story_slug)
+    if story is None or not story.published:  # embeds never show drafts
+        raise HTTPException(404, "no such story")
+    return _page(request, "stories/story.html",
+                 story_context(_storage(request), event, story, _now(request), embed=True))
