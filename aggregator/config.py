@@ -71,6 +71,11 @@ class ServerSettings(_Model):
     )
     cors_origins: tuple[str, ...] = Field((), description="Origins allowed to call the JSON API from a browser.")
     media_dir: str = Field("data/media", description="Folder for reporters' uploaded photos and thumbnails.")
+    media_origins: tuple[str, ...] = Field(
+        (),
+        description="Origins besides any https: one that photos and posters may load from (the demo adds its "
+        "sandbox, which serves plain http on loopback).",
+    )
     user_agent: str = Field(
         "event-aggregator/0.1 (+https://github.com/event-aggregator)",
         description="User-Agent sent to every platform.",

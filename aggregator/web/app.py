@@ -56,7 +56,9 @@ def create_app(
     app.state.templates = make_templates()
 
     embed_origins = tuple(o for ev in cfg.settings.events for o in ev.wall.embed_origins)
-    app.add_middleware(SecurityHeaders, embed_origins=embed_origins)
+    app.add_middleware(
+        SecurityHeaders, embed_origins=embed_origins, media_origins=cfg.settings.server.media_origins
+    )
     if cfg.settings.server.cors_origins:
         app.add_middleware(
             CORSMiddleware,
