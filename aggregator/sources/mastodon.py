@@ -50,6 +50,7 @@ from aggregator.types import (
 )
 
 PAGE_LIMIT = 40
+BACKFILL_PAGES = 25  # first poll: at most 1,000 older statuses back to the event's start
 MAX_EXTRA_TAGS = 4
 _LINK_PART = re.compile(r"<([^>]*)>\s*;\s*(.*)")
 _HREF_RE = re.compile(r"""<a\s[^>]*href=["']([^"']+)["'][^>]*>""", re.IGNORECASE)
@@ -218,7 +219,7 @@ class MastodonCollector:
         token = ctx.credentials.get("access_token", "")
         self.headers = {"Authorization": f"Bearer {token}"} if token else {}
 
-    def _params(self, min_id: str | None) -> list[tuple[str, str]]:
+    def _params(self, min_id: str | None, max_id: str | None = None) -> list[tuple[str, str]]:
         params: list[tuple[str, str]] = []
         extra = [t.lower() for t in self.tags[1 : 1 + MAX_EXTRA_TAGS]]
         key = "all[]" if self.settings.match == "all" else "any[]"
@@ -231,11 +232,13 @@ class MastodonCollector:
         params.append(("limit", str(PAGE_LIMIT)))
         if min_id:
             params.append(("min_id", min_id))
+        if max_id:
+            params.append(("max_id", max_id))
         return params
 
-    def _get(self, min_id: str | None) -> HttpResponse:
+    def _get(self, min_id: str | None, max_id: str | None = None) -> HttpResponse:
         try:
-            return self.http.get(self.url, params=self._params(min_id), headers=self.headers)
+            return self.http.get(self.url, params=self._params(min_id, max_id), headers=self.headers)
         except AuthError as exc:
             if self.headers:
                 raise AuthError(
@@ -271,8 +274,13 @@ class MastodonCollector:
             if page_newest and id_newer(page_newest, newest):
                 newest = page_newest
             posts.extend(page)
-            if not data or min_id is None:
-                # First poll: the newest page is where we start; nothing newer to follow.
+            if not data:
+                break
+            if min_id is None:
+                # First poll: nothing newer to follow; go back through the event so far instead.
+                older, n = self._backfill(resp, page, now)
+                posts.extend(older)
+                requests_made += n
                 break
             prev = parse_link_header(resp.headers.get("link", "")).get("prev")
             next_min = (_link_param(prev, "min_id") if prev else None) or page_newest
@@ -281,6 +289,27 @@ class MastodonCollector:
             min_id = next_min
         kept = self.exclusions.filter(posts)
         return FetchResult(posts=kept, cursor=Cursor(position=newest), requests=requests_made)
+
+    def _backfill(self, resp: HttpResponse, page: list[Post], now: datetime) -> tuple[list[Post], int]:
+        """Older pages (Link rel="next", max_id) back to the event's start, within BACKFILL_PAGES."""
+        start = self.ctx.event_start
+        older: list[Post] = []
+        made = 0
+        oldest = min((p.created_at for p in page), default=None)
+        while made < BACKFILL_PAGES and start is not None and oldest is not None and oldest > start:
+            nxt = parse_link_header(resp.headers.get("link", "")).get("next")
+            max_id = _link_param(nxt, "max_id") if nxt else None
+            if not max_id:
+                break
+            resp = self._get(None, max_id)
+            made += 1
+            data = resp.json()
+            if not isinstance(data, list) or not data:
+                break
+            got = [p for p in (status_to_post(obj(raw), now, self.settings.base_url) for raw in data) if p]
+            older.extend(p for p in got if p.created_at >= start)
+            oldest = min((p.created_at for p in got), default=None)
+        return older, made
 
     def close(self) -> None:
         self.http.close()
