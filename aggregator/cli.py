@@ -7,6 +7,7 @@ traceback: exit 2 for a wrong config or usage, 1 for a runtime failure.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from collections.abc import Callable, Sequence
 from datetime import datetime
@@ -195,7 +196,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
             print(f"collecting from {len(scheduler.runners)} sources")
         app = create_app(cfg, storage)
         print(f"serving on http://{args.host}:{args.port}/", flush=True)
-        uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+        with contextlib.suppress(KeyboardInterrupt):  # uvicorn re-raises Ctrl-C after shutting down
+            uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+        print("stopped", flush=True)
     finally:
         if scheduler is not None:
             scheduler.stop()
