@@ -124,7 +124,7 @@ def sandbox_credentials() -> None:
         os.environ.setdefault(key, value)
 
 
-def demo_config(path: Path | None, times: TimeMap, sandbox_url: str) -> LoadedConfig:
+def demo_config(path: Path | None, times: TimeMap, sandbox_url: str, public_url: str | None = None) -> LoadedConfig:
     sandbox_credentials()
     cfg = load_config(path or config_dir() / "demo.toml")
     default_base = f"http://127.0.0.1:{SANDBOX_PORT}"
@@ -139,7 +139,12 @@ def demo_config(path: Path | None, times: TimeMap, sandbox_url: str) -> LoadedCo
             for s in ev.sources
         )
         events.append(mapped_event(ev, times).model_copy(update={"sources": sources}))
-    server = cfg.settings.server.model_copy(update={"media_origins": (sandbox_url,)})
+    server = cfg.settings.server.model_copy(update={
+        "media_origins": (sandbox_url,),
+        "public_url": public_url or cfg.settings.server.public_url,
+    })
+    # The event page the QR code points at: this demo's own timeline.
+    events = [e.model_copy(update={"url": f"{server.public_url}/e/{e.slug}/timeline"}) for e in events]
     settings = cfg.settings.model_copy(update={"events": tuple(events), "server": server})
     return LoadedConfig(cfg.path, settings, cfg.database_url, cfg.secrets)
 
@@ -278,7 +283,8 @@ def run_demo(args: Any) -> int:
     scheduler = None
     curator = None
     try:
-        cfg = demo_config(Path(args.config) if args.config else None, times, sandbox_url)
+        cfg = demo_config(Path(args.config) if args.config else None, times, sandbox_url,
+                          public_url=f"http://{args.host}:{args.port}")
         # Never a DATABASE_URL from the environment: that may be a real deployment's.
         database = args.database or f"sqlite:///{data_dir / 'demo.db'}"
         cfg = LoadedConfig(cfg.path, cfg.settings, database, cfg.secrets)
