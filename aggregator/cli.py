@@ -135,8 +135,9 @@ def cmd_collect(args: argparse.Namespace) -> int:
         if o.ok and o.report is not None:
             r = o.report
             note = " (not modified)" if o.not_modified else ""
+            gone = f", deleted at source {o.removed}" if o.removed else ""
             print(f"{name}: fetched {o.fetched}, new {r.inserted}, updated {r.updated}, "
-                  f"already had {r.unchanged}, tombstoned {r.tombstoned}{note}")
+                  f"already had {r.unchanged}, tombstoned {r.tombstoned}{gone}{note}")
         else:
             failed += 1
             print(f"{name}: FAILED: {o.error} (next try {_when(o.next_run_at)} UTC)")

@@ -22,13 +22,18 @@ from datetime import datetime, timedelta
 
 from aggregator.clock import Clock
 from aggregator.config import EventSettings, LoadedConfig, SourceSettings
-from aggregator.sources.base import Collector, RateLimited, SourceContext, SourceError
+from aggregator.pipeline.ingest import PLATFORM_OF_KIND
+from aggregator.sources.base import Collector, DeletionChecker, RateLimited, SourceContext, SourceError
 from aggregator.storage import Storage, StorageError
-from aggregator.types import Cursor, FetchResult, IngestReport
+from aggregator.types import Cursor, FetchResult, IngestReport, PostKey
 
 log = logging.getLogger("aggregator.scheduler")
 
 BACKOFF_CAP = timedelta(hours=1)
+# Deletions at the source: every so often, ask the platform about the source's recent posts.
+RECHECK_EVERY = timedelta(minutes=10)
+RECHECK_WINDOW = timedelta(hours=24)
+RECHECK_LIMIT = {"x": 100, "bluesky": 100, "mastodon": 20}  # Mastodon: one request per status
 MAX_JITTER = 0.1  # up to 10% of the interval, so sources sharing a host spread out
 
 
@@ -56,6 +61,7 @@ class RunOutcome:
     next_run_at: datetime | None = None
     rate_limited_until: datetime | None = None
     not_modified: bool = False
+    removed: int = 0  # posts found deleted at the source and taken off every surface
 
 
 Process = Callable[[SourceJob, FetchResult], IngestReport]
@@ -109,6 +115,7 @@ class SourceRunner:
         self.user_agent = user_agent
         self._collector: Collector | None = None  # kept between runs (e.g. a Bluesky session)
         self._lock = threading.Lock()
+        self._last_recheck: datetime | None = None
 
     def collector(self) -> Collector:
         if self._collector is None:
@@ -162,6 +169,7 @@ class SourceRunner:
             message = f"internal error: {type(exc).__name__}: {exc}"
             self._record_failure(message, next_at)
             return RunOutcome(job, ok=False, error=message, next_run_at=next_at)
+        removed = self._recheck_deletions()
         next_at = self.clock() + interval
         self.storage.record_source_schedule(job.source_id, next_at)
         log.info(
@@ -169,7 +177,31 @@ class SourceRunner:
             job.event.slug, job.name, len(result.posts), report.inserted, report.unchanged, result.requests,
         )
         return RunOutcome(job, ok=True, report=report, fetched=len(result.posts), next_run_at=next_at,
-                          not_modified=result.not_modified)
+                          not_modified=result.not_modified, removed=removed)
+
+    def _recheck_deletions(self) -> int:
+        """Posts deleted at the source since we stored them: removed, tombstoned, retracted. Never fails a run."""
+        collector = self._collector
+        limit = RECHECK_LIMIT.get(self.job.source.kind, 0)
+        now = self.clock()
+        if not isinstance(collector, DeletionChecker) or not limit:
+            return 0
+        if self._last_recheck is not None and now - self._last_recheck < RECHECK_EVERY:
+            return 0
+        self._last_recheck = now
+        job = self.job
+        try:
+            ids = self.storage.recheck_candidates(job.event_id, job.source_id, now - RECHECK_WINDOW, limit)
+            gone = collector.check_deleted(ids) if ids else []
+            if not gone:
+                return 0
+            platform = PLATFORM_OF_KIND[job.source.kind]
+            removed = self.storage.remove_at_source(job.event_id, [PostKey(platform, g) for g in gone])
+        except (SourceError, StorageError) as exc:
+            log.info("source.recheck_skipped source=%s/%s error=%s", job.event.slug, job.name, exc)
+            return 0
+        log.info("source.deleted_at_source source=%s/%s removed=%d", job.event.slug, job.name, removed)
+        return removed
 
     def _record_failure(self, message: str, next_at: datetime, until: datetime | None = None) -> None:
         log.warning("source.failed source=%s/%s error=%s", self.job.event.slug, self.job.name, message)

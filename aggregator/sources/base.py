@@ -10,10 +10,10 @@ another's.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from aggregator.clock import Clock
 from aggregator.config import SourceSettings
@@ -57,4 +57,17 @@ class Collector(Protocol):
 
     def close(self) -> None:
         """Release connections."""
+        ...
+
+
+@runtime_checkable
+class DeletionChecker(Protocol):
+    """A collector that can ask its platform which of the posts it delivered are gone."""
+
+    def check_deleted(self, external_ids: Sequence[str]) -> list[str]:
+        """The ids the platform definitively reports as gone (deleted, or no longer public).
+
+        Only a clear "not found" counts; any failure raises SourceError, so a platform
+        outage never removes a post.
+        """
         ...

@@ -16,7 +16,7 @@ idempotent downstream. searchPosts' own `cursor` only pages within a run.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import quote
@@ -312,12 +312,29 @@ class BlueskyCollector:
         self._store_session(resp)
         return True
 
+    def check_deleted(self, external_ids: Sequence[str]) -> list[str]:
+        """getPosts answers only for posts that still exist: the missing at:// uris are gone."""
+        gone: list[str] = []
+        uris = [u for u in external_ids if u.startswith("at://")]
+        for start in range(0, len(uris), 25):
+            chunk = uris[start : start + 25]
+            data = self._authed_get("app.bsky.feed.getPosts", [("uris", u) for u in chunk]).json_object()
+            posts = data.get("posts")
+            if not isinstance(posts, list):
+                raise SourceError("malformed JSON from Bluesky getPosts: no posts list")
+            found = {p.get("uri") for p in posts if isinstance(p, dict)}
+            gone += [u for u in chunk if u not in found]
+        return gone
+
     def _search(self, params: list[tuple[str, str]]) -> HttpResponse:
+        return self._authed_get("app.bsky.feed.searchPosts", params)
+
+    def _authed_get(self, method: str, params: list[tuple[str, str]]) -> HttpResponse:
         if self.access_jwt is None:
             self.login()
         for attempt in range(2):
             resp = self.http.get(
-                self._xrpc("app.bsky.feed.searchPosts"),
+                self._xrpc(method),
                 params=params,
                 headers={"Authorization": f"Bearer {self.access_jwt}"},
                 check=False,

@@ -13,7 +13,7 @@ the status `uri` as external_id (one identity across instances).
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qs, quote, urlsplit
@@ -35,7 +35,7 @@ from aggregator.sources.common import (
     parse_time,
     text_of,
 )
-from aggregator.sources.http import HttpClient, HttpLimits, HttpResponse
+from aggregator.sources.http import HttpClient, HttpLimits, HttpResponse, check_status
 from aggregator.sources.video import with_videos
 from aggregator.types import (
     Author,
@@ -289,6 +289,26 @@ class MastodonCollector:
             min_id = next_min
         kept = self.exclusions.filter(posts)
         return FetchResult(posts=kept, cursor=Cursor(position=newest), requests=requests_made)
+
+    def check_deleted(self, external_ids: Sequence[str]) -> list[str]:
+        """Statuses that originate on this instance are looked up by their local id (the tail of
+        their uri); a 404 means deleted. Statuses from other instances are left to their own
+        sources (this instance may not hear of a remote deletion at once)."""
+        gone: list[str] = []
+        base = self.settings.base_url.rstrip("/") + "/"
+        for uri in external_ids:
+            if not uri.startswith(base):
+                continue
+            local_id = uri.rstrip("/").rsplit("/", 1)[-1]
+            if not local_id.isdigit():
+                continue
+            resp = self.http.get(f"{self.settings.base_url}/api/v1/statuses/{local_id}", headers=self.headers,
+                                 check=False)
+            if resp.status == 404:
+                gone.append(uri)
+            else:
+                check_status(resp, self.ctx.clock())
+        return gone
 
     def _backfill(self, resp: HttpResponse, page: list[Post], now: datetime) -> tuple[list[Post], int]:
         """Older pages (Link rel="next", max_id) back to the event's start, within BACKFILL_PAGES."""

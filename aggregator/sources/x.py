@@ -12,7 +12,7 @@ Cursor: `position` is the newest tweet id seen (sent as `since_id`). Pages
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -253,18 +253,38 @@ class XCollector:
     # -- HTTP ----------------------------------------------------------------------------------
 
     def _search(self, **params: Any) -> dict[str, Any]:
-        url = display_url(self.settings.base_url + "/2/tweets/search/recent")
+        return self._call(
+            "/2/tweets/search/recent",
+            lambda: self.client.search_recent_tweets(
+                self.query,
+                expansions=EXPANSIONS,
+                tweet_fields=TWEET_FIELDS,
+                user_fields=USER_FIELDS,
+                media_fields=MEDIA_FIELDS,
+                max_results=self.page_size,
+                **params,
+            ),
+        )
+
+    def check_deleted(self, external_ids: Sequence[str]) -> list[str]:
+        """Tweets lookup: ids answered with "Not Found" or "Authorization" errors are gone."""
+        gone: list[str] = []
+        ids = [i for i in external_ids if i.isdigit()]
+        for start in range(0, len(ids), 100):
+            chunk = ids[start : start + 100]
+            result = self._call("/2/tweets", lambda chunk=chunk: self.client.get_tweets(chunk))  # type: ignore[misc]
+            for err in result.get("errors", []) or []:
+                if isinstance(err, dict) and err.get("title") in ("Not Found Error", "Authorization Error"):
+                    rid = str(err.get("resource_id") or err.get("value") or "")
+                    if rid in chunk:
+                        gone.append(rid)
+        return gone
+
+    def _call(self, path: str, call: Callable[[], Any]) -> dict[str, Any]:
+        url = display_url(self.settings.base_url + path)
         try:
             with request_budget(self.limits):
-                result = self.client.search_recent_tweets(
-                    self.query,
-                    expansions=EXPANSIONS,
-                    tweet_fields=TWEET_FIELDS,
-                    user_fields=USER_FIELDS,
-                    media_fields=MEDIA_FIELDS,
-                    max_results=self.page_size,
-                    **params,
-                )
+                result = call()
         except tweepy.TooManyRequests as exc:
             reset = rate_limit_reset(exc.response.headers, self.ctx.clock())
             raise RateLimited(f"rate limited by X until {reset.isoformat(timespec='seconds')}", reset) from None

@@ -175,6 +175,10 @@ class Storage:
         with self.read() as conn:
             return _authors.standings(conn, event_id)
 
+    def recheck_candidates(self, event_id: int, source_id: int, since: datetime, limit: int = 100) -> list[str]:
+        with self.read() as conn:
+            return _posts.recheck_candidates(conn, event_id, source_id, since, limit)
+
     def remove_at_source(self, event_id: int, keys: Sequence[PostKey], reason: str = "deleted_at_source") -> int:
         """Deleted at the source: removed everywhere, tombstoned, retracted from walls; one transaction."""
         with self.write() as conn:

@@ -537,3 +537,15 @@ def remove_at_source(conn: Connection, event_id: int, keys: Sequence[PostKey], r
             live.append(conn, event_id, "post.retracted", row.id, now)
         removed += 1
     return removed
+
+
+def recheck_candidates(conn: Connection, event_id: int, source_id: int, since: datetime, limit: int) -> list[str]:
+    """External ids of a source's recent shown or held posts, newest first: worth asking about deletions."""
+    rows = conn.execute(
+        select(posts.c.external_id)
+        .where(posts.c.event_id == event_id, posts.c.source_id == source_id, posts.c.created_at >= since,
+               posts.c.status.in_([Status.APPROVED.value, Status.PENDING.value]))
+        .order_by(posts.c.created_at.desc(), posts.c.id.desc())
+        .limit(limit)
+    )
+    return [r.external_id for r in rows]

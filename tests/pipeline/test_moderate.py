@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,10 +19,9 @@ from aggregator.pipeline.moderate import (
     profanity_matcher,
 )
 from aggregator.types import Decision, Media, MediaKind, Platform, Post, Relation, RelationKind, Status
+from tests.corpora import BLNS
 
 from .factories import T0, at, make_author, make_post
-
-BLNS = Path("/work/shared/corpora/naughty-strings/blns.json")
 
 
 def policy(**kw: Any) -> ModerationSettings:

@@ -6,17 +6,17 @@ import threading
 import time
 from datetime import datetime
 from io import BytesIO
-from pathlib import Path
 
 import feedparser
 import pytest
 import requests
 
 from aggregator.sandbox import Fault, Sandbox
+from tests.corpora import XML_ATTACKS
 
 from .conftest import X_TOKEN
 
-CORPORA = Path("/work/shared/corpora/xml-attacks")
+CORPORA = XML_ATTACKS
 X_AUTH = {"Authorization": f"Bearer {X_TOKEN}"}
 
 

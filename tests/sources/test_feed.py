@@ -21,7 +21,10 @@ YOUTUBE = "/feeds/videos.xml"
 ATOM = "application/atom+xml; charset=utf-8"
 RSS = "application/rss+xml; charset=utf-8"
 FAST = HttpLimits(connect_timeout=1, read_timeout=1, deadline=1)
-XML_ATTACKS = sorted(Path("/work/shared/corpora/xml-attacks").glob("*.xml"))
+from tests.corpora import XML_ATTACKS as _XML_ATTACKS_DIR  # noqa: E402
+
+XML_ATTACKS = sorted(_XML_ATTACKS_DIR.glob("*.xml"))
+assert XML_ATTACKS, "no XML attack files"
 
 
 def fetch(server: LocalServer, kind: str, cursor: Cursor | None = None, **settings: Any) -> FetchResult:

@@ -20,8 +20,8 @@ from aggregator.pipeline.sanitise import (
     safe_href,
     text_to_html,
 )
+from tests.corpora import CORPORA
 
-CORPORA = Path("/work/shared/corpora")
 BLNS: list[str] = json.loads((CORPORA / "naughty-strings/blns.json").read_text(encoding="utf-8"))
 XSS_FILES = sorted((CORPORA / "xss-bleach").glob("*.test"), key=lambda p: int(p.stem))
 

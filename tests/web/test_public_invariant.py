@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 
 import httpx
 import pytest
@@ -25,11 +24,11 @@ from aggregator.pipeline.sanitise import text_to_html
 from aggregator.storage import PostQuery
 from aggregator.storage.moderation import Actor
 from aggregator.types import Author, Platform, Post, Status
+from tests.corpora import CORPORA
 from tests.factories import make_post, settings_dict
 from tests.web.conftest import LiveServer
 
 SLUG = "coproduction-2014"
-CORPORA = Path(__file__).resolve().parents[3] / "shared" / "corpora"
 ACTOR = Actor(None, "invariant-moderator")
 AUTHORS = ("alice", "bashir", "chen", "dara", "mallory")
 MARKER = re.compile(r"mk\d{4}q")

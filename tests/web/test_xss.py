@@ -25,13 +25,10 @@ from aggregator.storage import PostQuery, stories
 from aggregator.types import Author, Media, MediaKind, Platform
 from aggregator.web import cards
 from aggregator.web.public import live_message
+from tests.corpora import CORPORA
 from tests.factories import approved, make_post
 from tests.web.conftest import ConsoleEnv
 from tests.web.public_env import ACTOR, SLUG, Elements, parse, public_env
-
-CORPORA = Path(__file__).resolve().parents[3] / "shared" / "corpora"
-if not CORPORA.is_dir():
-    CORPORA = Path("/work/shared/corpora")
 
 
 def hostile_strings() -> list[str]:
