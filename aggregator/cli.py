@@ -190,11 +190,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
     cfg = _load(args)
     storage = open_storage(cfg)
     collection = build_collection(cfg, storage) if not args.no_collect else None
-    scheduler = Scheduler(collection.runners) if collection else None
+    from aggregator.storage.leader import LeaderLock
+
+    # One collecting process per database; other `serve` processes stand by and take over.
+    scheduler = Scheduler(collection.runners, leader=LeaderLock(storage.engine)) if collection else None
     try:
         if scheduler is not None:
             scheduler.start()
-            print(f"collecting from {len(scheduler.runners)} sources")
+            print(f"collecting from {len(scheduler.runners)} sources (or standing by while another process does)")
         app = create_app(cfg, storage)
         print(f"serving on http://{args.host}:{args.port}/", flush=True)
         with contextlib.suppress(KeyboardInterrupt):  # uvicorn re-raises Ctrl-C after shutting down

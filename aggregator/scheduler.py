@@ -25,6 +25,7 @@ from aggregator.config import EventSettings, LoadedConfig, SourceSettings
 from aggregator.pipeline.ingest import PLATFORM_OF_KIND
 from aggregator.sources.base import Collector, DeletionChecker, RateLimited, SourceContext, SourceError
 from aggregator.storage import Storage, StorageError
+from aggregator.storage.leader import LeaderLock
 from aggregator.types import Cursor, FetchResult, IngestReport, PostKey
 
 log = logging.getLogger("aggregator.scheduler")
@@ -221,13 +222,47 @@ def collect_once(runners: list[SourceRunner], workers: int = 8) -> list[RunOutco
 
 @dataclass
 class Scheduler:
-    """APScheduler driving SourceRunners: one job per source, rescheduled by each outcome."""
+    """APScheduler driving SourceRunners: one job per source, rescheduled by each outcome.
+
+    With a leader lock, only the process holding it collects; the others wait as standbys
+    and the first to take the lock after the leader dies carries on.
+    """
 
     runners: list[SourceRunner]
     rng: random.Random = field(default_factory=random.Random)
+    leader: LeaderLock | None = None
+    standby_poll: float = 5.0  # seconds between a standby's tries, and the leader's liveness checks
     _scheduler: object | None = None
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _watch: threading.Thread | None = None
+
+    @property
+    def collecting(self) -> bool:
+        return self._scheduler is not None
 
     def start(self) -> None:
+        if self.leader is None:
+            self._start_jobs()
+            return
+        self._stop.clear()
+        self._watch = threading.Thread(target=self._lead_or_wait, name="scheduler-leader", daemon=True)
+        self._watch.start()
+
+    def _lead_or_wait(self) -> None:
+        assert self.leader is not None
+        while not self._stop.is_set():
+            if self._scheduler is None:
+                if self.leader.try_acquire():
+                    log.info("scheduler.leading sources=%d", len(self.runners))
+                    self._start_jobs()
+                else:
+                    log.debug("scheduler.standby")
+            elif not self.leader.still_held():  # lost the database session: stop, then try again
+                log.warning("scheduler.lost_leadership")
+                self._stop_jobs()
+            self._stop.wait(self.standby_poll)
+
+    def _start_jobs(self) -> None:
         from apscheduler.executors.pool import ThreadPoolExecutor as APExecutor
         from apscheduler.schedulers.background import BackgroundScheduler
 
@@ -258,10 +293,19 @@ class Scheduler:
                 self._tick, "date", run_date=next_at, args=[runner], id=self._job_id(runner), replace_existing=True
             )
 
-    def stop(self) -> None:
+    def _stop_jobs(self) -> None:
         sched = self._scheduler
+        self._scheduler = None
         if sched is not None:
             sched.shutdown(wait=False)  # type: ignore[attr-defined]
-            self._scheduler = None
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._watch is not None:
+            self._watch.join(timeout=10)
+            self._watch = None
+        self._stop_jobs()
+        if self.leader is not None:
+            self.leader.release()
         for runner in self.runners:
             runner.close()
