@@ -12,6 +12,8 @@ the status `uri` as external_id (one identity across instances).
 
 from __future__ import annotations
 
+import json
+import logging
 import re
 from collections.abc import Mapping, Sequence
 from datetime import datetime
@@ -50,6 +52,22 @@ from aggregator.types import (
 )
 
 PAGE_LIMIT = 40
+log = logging.getLogger("aggregator.sources.mastodon")
+
+
+def _decode_positions(position: str | None) -> dict[str, str | None]:
+    """A cursor's per-stream positions; a plain id (the tag timeline's) from older cursors."""
+    if position and position.startswith("{"):
+        try:
+            data = json.loads(position)
+        except ValueError:
+            return {}
+        return {str(k): (str(v) if v is not None else None) for k, v in data.items()} if isinstance(data, dict) else {}
+    return {"tag": position} if position else {}
+
+
+def _encode_positions(positions: dict[str, str | None]) -> str:
+    return json.dumps({k: v for k, v in positions.items() if v}, sort_keys=True)
 BACKFILL_PAGES = 25  # first poll: at most 1,000 older statuses back to the event's start
 MAX_EXTRA_TAGS = 4
 _LINK_PART = re.compile(r"<([^>]*)>\s*;\s*(.*)")
@@ -218,6 +236,7 @@ class MastodonCollector:
         self.max_pages = max_pages(self.settings)
         token = ctx.credentials.get("access_token", "")
         self.headers = {"Authorization": f"Bearer {token}"} if token else {}
+        self._account_ids: dict[str, str] = {}  # acct -> this instance's account id (looked up once)
 
     def _params(self, min_id: str | None, max_id: str | None = None) -> list[tuple[str, str]]:
         params: list[tuple[str, str]] = []
@@ -250,9 +269,68 @@ class MastodonCollector:
             ) from None
 
     def fetch(self, cursor: Cursor) -> FetchResult:
+        """The tag timeline, then each followed account's statuses, each from its own cursor.
+
+        With no accounts the cursor is the tag timeline's newest id (as it always was); with
+        accounts it is JSON: {"tag": id, "@user@host": id, ...}.
+        """
         now = self.ctx.clock()
-        newest = cursor.position
-        min_id = cursor.position
+        positions = _decode_positions(cursor.position)
+        posts, newest, requests_made = self._fetch_tag(positions.get("tag"), now)
+        positions["tag"] = newest
+        for acct in self.settings.accounts:
+            got, acct_newest, n = self._fetch_account(acct, positions.get("@" + acct), now)
+            posts += got
+            requests_made += n
+            positions["@" + acct] = acct_newest
+        kept = self.exclusions.filter(posts)
+        position = _encode_positions(positions) if self.settings.accounts else positions.get("tag")
+        return FetchResult(posts=kept, cursor=Cursor(position=position), requests=requests_made)
+
+    def _fetch_account(self, acct: str, min_id: str | None, now: datetime) -> tuple[list[Post], str | None, int]:
+        """A followed account's own statuses (and boosts) during the event, hashtag or not."""
+        made = 0
+        account_id = self._account_ids.get(acct)
+        if account_id is None:
+            resp = self.http.get(f"{self.settings.base_url}/api/v1/accounts/lookup", params={"acct": acct},
+                                 headers=self.headers, check=False)
+            made += 1
+            if resp.status == 404:
+                log.info("mastodon.account_unknown instance=%s acct=%s", self.instance, acct)
+                return [], min_id, made
+            check_status(resp, now)
+            account_id = text_of(resp.json_object().get("id"))
+            if not account_id:
+                raise SourceError(f"malformed JSON from {self.instance}: account lookup without an id")
+            self._account_ids[acct] = account_id
+        url = f"{self.settings.base_url}/api/v1/accounts/{account_id}/statuses"
+        start = self.ctx.event_start
+        posts: list[Post] = []
+        newest = min_id
+        for _ in range(self.max_pages):
+            params: list[tuple[str, str]] = [("limit", str(PAGE_LIMIT))]
+            if newest:
+                params.append(("min_id", newest))
+            resp = self.http.get(url, params=params, headers=self.headers)
+            made += 1
+            data = resp.json()
+            if not isinstance(data, list):
+                raise SourceError(f"malformed JSON from {self.instance}: expected a list of statuses")
+            for raw in data:
+                status = obj(raw)
+                sid = text_of(status.get("id"))
+                if sid and id_newer(sid, newest):
+                    newest = sid
+                post = status_to_post(status, now, self.settings.base_url)
+                if post is not None and (start is None or post.created_at >= start):
+                    posts.append(post)
+            if min_id is None or len(data) < PAGE_LIMIT:
+                break  # first poll: the newest page is enough before the event; or caught up
+        return posts, newest, made
+
+    def _fetch_tag(self, cursor_id: str | None, now: datetime) -> tuple[list[Post], str | None, int]:
+        newest = cursor_id
+        min_id = cursor_id
         posts: list[Post] = []
         requests_made = 0
         for _ in range(self.max_pages):
@@ -287,8 +365,7 @@ class MastodonCollector:
             if not next_min or next_min == min_id or len(data) < PAGE_LIMIT:
                 break
             min_id = next_min
-        kept = self.exclusions.filter(posts)
-        return FetchResult(posts=kept, cursor=Cursor(position=newest), requests=requests_made)
+        return posts, newest, requests_made
 
     def check_deleted(self, external_ids: Sequence[str]) -> list[str]:
         """Statuses that originate on this instance are looked up by their local id (the tail of
