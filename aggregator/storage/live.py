@@ -46,6 +46,19 @@ def append(
     return 1
 
 
+def append_many(conn: Connection, event_id: int, rows: list[tuple[str, int | None]], now: datetime) -> int:
+    """Several rows in one statement (same ordering guarantees as append); returns how many."""
+    if not rows:
+        return 0
+    append(conn, event_id, rows[0][0], rows[0][1], now)  # takes the lock and notifies once
+    if len(rows) > 1:
+        conn.execute(live_events.insert(), [
+            {"event_id": event_id, "kind": kind, "post_id": post_id, "payload": {}, "created_at": now}
+            for kind, post_id in rows[1:]
+        ])
+    return len(rows)
+
+
 def after(conn: Connection, seq: int, event_id: int | None = None, limit: int = 500) -> list[LiveEvent]:
     stmt = select(live_events).where(live_events.c.seq > seq)
     if event_id is not None:

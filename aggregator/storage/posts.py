@@ -145,6 +145,9 @@ class _Batch:
     tombstoned: int = 0
     live_events: int = 0
     recounted: set[int] = field(default_factory=set)  # approved cards whose repost count grew
+    authors: dict[tuple[str, str], int] = field(default_factory=dict)  # upserted once per batch
+    decisions: list[dict[str, Any]] = field(default_factory=list)  # written together at the end
+    approvals: list[tuple[str, int | None]] = field(default_factory=list)  # live rows, in order
     faces: dict[int, int] = field(default_factory=dict)  # folded post id -> the post it is folded into
 
 
@@ -184,8 +187,10 @@ def ingest(
             state.unchanged += 1
         elif _insert(conn, state, source_id, item, photo_hashes or {}, created_by):
             inserted_keys.append(key)
-    for post_id in sorted(state.recounted):
-        state.live_events += live.append(conn, event_id, "post.updated", post_id, now)
+    if state.decisions:
+        conn.execute(moderation_decisions.insert(), state.decisions)
+    state.approvals += [("post.updated", post_id) for post_id in sorted(state.recounted)]
+    state.live_events += live.append_many(conn, event_id, state.approvals, now)
     if source_id is not None:
         _record_success(conn, source_id, cursor, state.inserted, now)
     return IngestReport(
@@ -241,7 +246,10 @@ def _insert(
     post = item.post
     canonical_id = _resolve_canonical(conn, state, item.duplicate_of)
     status = Status.DUPLICATE if canonical_id is not None else item.decision.status
-    author_id = upsert_author(conn, post.author, state.now)
+    author_key = (post.author.platform.value, post.author.external_id)
+    author_id = state.authors.get(author_key)
+    if author_id is None:
+        author_id = state.authors[author_key] = upsert_author(conn, post.author, state.now)
     stmt = (
         insert_for(conn)(posts)
         .values(
@@ -273,14 +281,10 @@ def _insert(
         state.faces[post_id] = canonical_id
     state.inserted += 1
     _insert_media(conn, post_id, post.media, hashes)
-    conn.execute(
-        moderation_decisions.insert().values(
-            post_id=post_id, status=status.value, rule=item.decision.rule, detail=item.decision.detail,
-            decided_at=state.now,
-        )
-    )
+    state.decisions.append({"post_id": post_id, "status": status.value, "rule": item.decision.rule,
+                            "detail": item.decision.detail, "decided_at": state.now})
     if status is Status.APPROVED:
-        state.live_events += live.append(conn, state.event_id, "post.approved", post_id, state.now)
+        state.approvals.append(("post.approved", post_id))
     if item.is_repost and canonical_id is not None:
         conn.execute(
             update(posts).where(posts.c.id == canonical_id).values(repost_count=posts.c.repost_count + 1)

@@ -1,0 +1,190 @@
+"""Benchmarks (run through scripts/bench): numbers for docs/benchmarks.md, never asserted in tests.
+
+1. ingest: posts/s through the whole pipeline (dedup + moderation + one storage
+   transaction per batch of 100), for a busy conference hashtag;
+2. fan-out: from the commit of an approval to its delivery to every one of N
+   subscribers of the live hub (the walls of a venue and phones);
+3. paging: a timeline page (keyset, newest first, 50 posts) deep into a large event.
+
+Usage: scripts/bench [--posts N] [--subscribers N] [--postgres URL]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import platform
+import statistics
+import subprocess
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from aggregator.clock import FakeClock
+from aggregator.config import Settings
+from aggregator.live import LiveHub
+from aggregator.pipeline.ingest import Ingestor
+from aggregator.pipeline.sanitise import text_to_html
+from aggregator.storage import PageCursor, PostQuery, Storage
+from aggregator.storage.migrate import upgrade
+from aggregator.types import Author, Decision, IngestItem, Platform, Post, Status
+
+START = datetime(2026, 6, 1, 8, 0, tzinfo=UTC)
+WORDS = ("co-production", "keynote", "workshop", "community", "capacity", "assets", "open", "space", "wall",
+         "graphic", "facilitation", "question", "contribute", "delegates", "hall", "coffee", "panel", "power")
+
+
+def settings() -> Settings:
+    return Settings.model_validate({"events": [{
+        "slug": "bench", "title": "Bench", "timezone": "UTC", "start": START, "end": START + timedelta(hours=10),
+        "hashtags": ["bench"], "sources": [{"kind": "mastodon", "name": "m", "api_base": "http://127.0.0.1:9"}],
+        "moderation": {"mode": "post"},
+    }]})
+
+
+def post(i: int) -> Post:
+    platform_ = (Platform.X, Platform.MASTODON, Platform.BLUESKY)[i % 3]
+    who = f"user{i % 500}"
+    text = " ".join(WORDS[(i * 7 + k) % len(WORDS)] for k in range(12)) + f" #{i} #bench"
+    return Post(
+        platform=platform_, external_id=f"{platform_.value}-{i}", url=f"https://example.org/{i}",
+        author=Author(platform_, f"{platform_.value}:{who}", who, who.title()),
+        created_at=START + timedelta(seconds=i * 0.5), text=text, html=text_to_html(text), hashtags=("bench",),
+    )
+
+
+def fresh(url: str) -> Storage:
+    storage = Storage(url, clock=FakeClock(START + timedelta(hours=12)))
+    upgrade(storage.engine)
+    storage.sync_config(settings())
+    return storage
+
+
+def bench_ingest(url: str, n: int) -> dict[str, float]:
+    storage = fresh(url)
+    ev = settings().events[0]
+    event = storage.event("bench")
+    assert event is not None
+    source = storage.source(event.id, "m")
+    assert source is not None
+    ingestor = Ingestor(storage, ev, event.id, storage.clock)
+    posts = [post(i) for i in range(n)]
+    began = time.perf_counter()
+    for start in range(0, n, 100):
+        ingestor.ingest(source.id, posts[start:start + 100], None)
+    took = time.perf_counter() - began
+    storage.close()
+    return {"posts": n, "seconds": took, "posts_per_s": n / took}
+
+
+async def _fan_out(storage: Storage, subscribers: int, rounds: int) -> list[float]:
+    event = storage.event("bench")
+    assert event is not None
+    hub = LiveHub(storage, poll_interval=1.0, queue_size=1024)
+    await hub.start()
+    latencies: list[float] = []
+    try:
+        streams = [hub.subscribe(event.id) for _ in range(subscribers)]
+        for r in range(rounds):
+            sent = time.perf_counter()
+            waiters = [asyncio.create_task(anext(s)) for s in streams]
+            await asyncio.sleep(0)  # let them register
+            await asyncio.to_thread(storage.ingest, event.id, None,
+                                    [IngestItem(post(10_000_000 + r), Decision(Status.APPROVED, "bench"))], None)
+            await asyncio.gather(*waiters)
+            latencies.append(time.perf_counter() - sent)
+        for s in streams:
+            await s.aclose()
+    finally:
+        await hub.stop()
+    return latencies
+
+
+def bench_fan_out(url: str, subscribers: int, rounds: int = 30) -> dict[str, float]:
+    storage = fresh(url)
+    latencies = asyncio.run(_fan_out(storage, subscribers, rounds))
+    storage.close()
+    ms = sorted(x * 1000 for x in latencies)
+    return {"subscribers": subscribers, "median_ms": statistics.median(ms), "p95_ms": ms[int(len(ms) * 0.95) - 1],
+            "max_ms": ms[-1]}
+
+
+def bench_paging(url: str, n: int) -> dict[str, float]:
+    storage = fresh(url)
+    event = storage.event("bench")
+    assert event is not None
+    batch = []
+    for i in range(n):
+        batch.append(IngestItem(post(i), Decision(Status.APPROVED, "bench")))
+        if len(batch) == 1000:
+            storage.ingest(event.id, None, batch, None)
+            batch = []
+    if batch:
+        storage.ingest(event.id, None, batch, None)
+    middle = PageCursor(START + timedelta(seconds=n * 0.25), 10**12)
+    times = []
+    for _ in range(50):
+        began = time.perf_counter()
+        page = storage.posts(event.id, PostQuery(before=middle, limit=50))
+        times.append(time.perf_counter() - began)
+        assert len(page.posts) == 50
+    storage.close()
+    ms = sorted(x * 1000 for x in times)
+    return {"posts": n, "median_ms": statistics.median(ms), "p95_ms": ms[int(len(ms) * 0.95) - 1]}
+
+
+def machine() -> str:
+    cpu = ""
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), "")
+    except OSError:
+        pass
+    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    git = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+    return (f"{os.cpu_count()} cores ({cpu or platform.machine()}), {mem:.0f} GiB, Python {platform.python_version()}, "
+            f"{platform.system()} {platform.release()}, commit {git}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--posts", type=int, default=10_000, help="posts to ingest (default 10000)")
+    parser.add_argument("--paging-posts", type=int, default=100_000, help="event size for paging (default 100000)")
+    parser.add_argument("--subscribers", type=int, default=500, help="live subscribers (default 500)")
+    parser.add_argument("--postgres", default=os.environ.get("AGGREGATOR_BENCH_POSTGRES_URL", ""),
+                        help="also run on this PostgreSQL database (its tables are replaced)")
+    args = parser.parse_args()
+    results: list[tuple[str, str, dict[str, Any]]] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        backends = [("SQLite", lambda name: f"sqlite:///{tmp}/{name}.db")]
+        if args.postgres:
+            backends.append(("PostgreSQL", lambda name: _pg_schema(args.postgres, name)))
+        for label, url_for in backends:
+            results.append((label, "ingest", bench_ingest(url_for("ingest"), args.posts)))
+            results.append((label, "fan-out", bench_fan_out(url_for("fanout"), args.subscribers)))
+            results.append((label, "paging", bench_paging(url_for("paging"), args.paging_posts)))
+    print(f"machine: {machine()}")
+    for label, name, r in results:
+        print(f"{label:10} {name:8} " + ", ".join(f"{k}={v:.1f}" if isinstance(v, float) else f"{k}={v}"
+                                                  for k, v in r.items()))
+
+
+def _pg_schema(base: str, name: str) -> str:
+    """A fresh schema per benchmark on the given server."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    schema = f"bench_{name}"
+    engine = create_engine(base)
+    with engine.begin() as conn:
+        conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    engine.dispose()
+    return make_url(base).update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(
+        hide_password=False)
+
+
+if __name__ == "__main__":
+    main()
