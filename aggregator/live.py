@@ -74,9 +74,16 @@ class LiveHub:
         if self.notify in self.storage.live_listeners:
             self.storage.live_listeners.remove(self.notify)
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            # Wake the tailer and let it see the flag. Cancellation alone is not enough on
+            # Python 3.11: wait_for can swallow a cancel that races with the event being set
+            # (a NOTIFY during shutdown), and the tailer would never end.
+            if self._wake is not None:
+                self._wake.set()
+            done, _ = await asyncio.wait({self._task}, timeout=5)
+            if not done:
+                self._task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await self._task
             self._task = None
         for sub in [s for subs in self._subscribers.values() for s in subs]:
             self._close(sub)
@@ -96,10 +103,13 @@ class LiveHub:
 
     async def _tail(self) -> None:
         assert self._wake is not None
-        while True:
+        while not self._stopping.is_set():
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=self.poll_interval)
+                async with asyncio.timeout(self.poll_interval):
+                    await self._wake.wait()
             self._wake.clear()
+            if self._stopping.is_set():
+                return
             try:
                 await self.poll_once()
             except StorageError as exc:  # keep tailing; the database may come back

@@ -156,19 +156,20 @@ def main() -> None:
     parser.add_argument("--postgres", default=os.environ.get("AGGREGATOR_BENCH_POSTGRES_URL", ""),
                         help="also run on this PostgreSQL database (its tables are replaced)")
     args = parser.parse_args()
-    results: list[tuple[str, str, dict[str, Any]]] = []
+    print(f"machine: {machine()}", flush=True)
+
+    def report(label: str, name: str, r: dict[str, Any]) -> None:
+        print(f"{label:10} {name:8} " + ", ".join(f"{k}={v:.1f}" if isinstance(v, float) else f"{k}={v}"
+                                                  for k, v in r.items()), flush=True)
+
     with tempfile.TemporaryDirectory() as tmp:
         backends = [("SQLite", lambda name: f"sqlite:///{tmp}/{name}.db")]
         if args.postgres:
             backends.append(("PostgreSQL", lambda name: _pg_schema(args.postgres, name)))
         for label, url_for in backends:
-            results.append((label, "ingest", bench_ingest(url_for("ingest"), args.posts)))
-            results.append((label, "fan-out", bench_fan_out(url_for("fanout"), args.subscribers)))
-            results.append((label, "paging", bench_paging(url_for("paging"), args.paging_posts)))
-    print(f"machine: {machine()}")
-    for label, name, r in results:
-        print(f"{label:10} {name:8} " + ", ".join(f"{k}={v:.1f}" if isinstance(v, float) else f"{k}={v}"
-                                                  for k, v in r.items()))
+            report(label, "ingest", bench_ingest(url_for("ingest"), args.posts))
+            report(label, "fan-out", bench_fan_out(url_for("fanout"), args.subscribers))
+            report(label, "paging", bench_paging(url_for("paging"), args.paging_posts))
 
 
 def _pg_schema(base: str, name: str) -> str:

@@ -147,3 +147,33 @@ def test_a_second_process_wakes_the_tailer_through_postgres_notify(pg_url: str) 
             asyncio.run(scenario(reader, writer))
         finally:
             reader.close()
+
+
+def test_stop_ends_even_while_wake_ups_keep_arriving(tmp_path: object) -> None:
+    """Shutdown must not hang when a notification races with it (on Python 3.11 a cancel racing
+    with the event could be swallowed and the tailer never ended)."""
+    import threading
+    import time
+
+    async def scenario(storage: Storage) -> None:
+        for _ in range(30):
+            hub = LiveHub(storage, poll_interval=0.01)
+            await hub.start()
+            storm = threading.Event()
+
+            def hammer(hub: LiveHub = hub, storm: threading.Event = storm) -> None:
+                while not storm.is_set():
+                    hub.notify()
+                    time.sleep(0.0001)
+
+            t = threading.Thread(target=hammer)
+            t.start()
+            await asyncio.sleep(0.02)
+            began = time.monotonic()
+            await asyncio.wait_for(hub.stop(), timeout=10)
+            storm.set()
+            t.join()
+            assert time.monotonic() - began < 6
+
+    with migrated_storage(f"sqlite:///{tmp_path}/stop.db") as storage:
+        asyncio.run(scenario(storage))
