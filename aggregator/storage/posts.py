@@ -421,7 +421,11 @@ def page_statement(event_id: int, q: PostQuery) -> Any:
 
 
 def list_posts(conn: Connection, event_id: int, q: PostQuery) -> PostPage:
-    rows = list(conn.execute(page_statement(event_id, q)))
+    return page_from(conn, q, list(conn.execute(page_statement(event_id, q))))
+
+
+def page_from(conn: Connection, q: PostQuery, rows: list[Any]) -> PostPage:
+    """Rows of page_statement(q) (limit + 1 of them) -> a page, newest first, with cursors both ways."""
     more = len(rows) > q.limit
     rows = rows[: q.limit]
     if q.after is not None:

@@ -22,8 +22,8 @@ from typing import Any
 from sqlalchemy import func, literal_column, select, text
 from sqlalchemy.engine import Connection
 
-from aggregator.storage.posts import PostQuery, _select_posts, hydrate, page_statement
-from aggregator.storage.records import PageCursor, PostPage, StoredPost
+from aggregator.storage.posts import PostQuery, _select_posts, hydrate, page_from, page_statement
+from aggregator.storage.records import PostPage, StoredPost
 from aggregator.storage.schema import authors, posts
 from aggregator.types import Platform, Status
 
@@ -72,22 +72,7 @@ def search_page(conn: Connection, event_id: int, q: PostQuery, query: str) -> Po
     clause = search_clause(conn.dialect.name, query)
     if clause is not None:
         stmt = stmt.where(clause)
-    rows = list(conn.execute(stmt))
-    more = len(rows) > q.limit
-    rows = rows[: q.limit]
-    if q.after is not None:
-        rows.reverse()
-    found = hydrate(conn, rows)
-
-    def pos(p: StoredPost) -> PageCursor:
-        return PageCursor(p.created_at, p.id)
-
-    if not found:
-        return PostPage((), earlier=q.after, later=q.before)
-    if q.after is not None:
-        return PostPage(tuple(found), earlier=pos(found[-1]), later=pos(found[0]) if more else None)
-    return PostPage(tuple(found), earlier=pos(found[-1]) if more else None,
-                    later=pos(found[0]) if q.before is not None else None)
+    return page_from(conn, q, list(conn.execute(stmt)))
 
 
 @dataclass(frozen=True, slots=True)
