@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from aggregator.clock import FakeClock
@@ -80,6 +79,3 @@ def migrated_storage(url: str, settings: Settings | None = None,
     finally:
         storage.close()
 
-
-def tmp_sqlite(path: Path) -> str:
-    return f"sqlite:///{path}"
