@@ -202,7 +202,12 @@ class Ingestor:
         fetch = self.fetch_bytes
         if fetch is None:
             return {}
-        wanted = [(p.key, url) for p in posts if p.repost_of is None for url in self._photo_urls(p)]
+        candidates = [p for p in posts if p.repost_of is None and self._photo_urls(p)]
+        if not candidates:
+            return {}
+        # Stored posts' hashes are in the database already (dedup loads them): fetch only new photos.
+        known = self.storage.known_keys(self.event_id, [p.key for p in candidates])
+        wanted = [(p.key, url) for p in candidates if p.key not in known for url in self._photo_urls(p)]
         if not wanted:
             return {}
 

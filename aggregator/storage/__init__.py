@@ -175,6 +175,10 @@ class Storage:
         with self.read() as conn:
             return _authors.standings(conn, event_id)
 
+    def known_keys(self, event_id: int, keys: Sequence[PostKey]) -> set[PostKey]:
+        with self.read() as conn:
+            return _posts.known_keys(conn, event_id, keys)
+
     def recheck_candidates(self, event_id: int, source_id: int, since: datetime, limit: int = 100) -> list[str]:
         with self.read() as conn:
             return _posts.recheck_candidates(conn, event_id, source_id, since, limit)

@@ -89,6 +89,11 @@ def tombstoned_keys(conn: Connection, event_id: int, keys: Sequence[PostKey]) ->
     return out
 
 
+def known_keys(conn: Connection, event_id: int, keys: Sequence[PostKey]) -> set[PostKey]:
+    """Which of these posts are stored or tombstoned already (nothing new to learn about them)."""
+    return set(_existing(conn, event_id, keys)) | tombstoned_keys(conn, event_id, keys)
+
+
 def _post_values(post: Post) -> dict[str, Any]:
     reply = post.relation(RelationKind.REPLY)
     quote = post.relation(RelationKind.QUOTE)
