@@ -28,9 +28,13 @@ was rendered at, so nothing approved between render and connect is missed).
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
-from collections.abc import AsyncIterator
+import threading
+import time
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -260,15 +264,58 @@ def live_message(storage: Storage, env: Environment, event: EventRecord, setting
     return None
 
 
+class SharedMessages:
+    """Each live row's message, computed once per process and shared by every wall that sends it
+    within `ttl` seconds: one database read and one render per approval, not one per screen.
+    The first caller computes; concurrent callers wait for its result."""
+
+    def __init__(self, ttl: float = 2.0) -> None:
+        self.ttl = ttl
+        self._lock = threading.Lock()
+        self._items: dict[tuple[int, int], tuple[float, Future[dict[str, Any] | None]]] = {}
+
+    def get(self, key: tuple[int, int], make: Callable[[], dict[str, Any] | None]) -> dict[str, Any] | None:
+        now = time.monotonic()
+        with self._lock:
+            hit = self._items.get(key)
+            if hit is not None and hit[0] > now:
+                future, mine = hit[1], False
+            else:
+                future, mine = Future(), True
+                self._items[key] = (now + self.ttl, future)
+                if len(self._items) > 1024:  # drop expired entries now and then
+                    self._items = {k: v for k, v in self._items.items() if v[0] > now}
+        if mine:
+            try:
+                future.set_result(make())
+            except BaseException as exc:
+                future.set_exception(exc)
+                with self._lock:
+                    self._items.pop(key, None)
+        return future.result()
+
+
+def _shared_messages(request: Request) -> SharedMessages:
+    state = request.app.state
+    if not hasattr(state, "live_messages"):
+        state.live_messages = SharedMessages()
+    shared: SharedMessages = state.live_messages
+    return shared
+
+
 async def live_events(request: Request, hub: LiveHub, event: EventRecord, start: int | None,
                       ) -> AsyncIterator[ServerSentEvent]:
     storage, env, cfg = _storage(request), _env(request), _cfg(request)
+    shared = _shared_messages(request)
+
+    def make(row: LiveEvent) -> dict[str, Any] | None:
+        current = storage.event(event.slug) or event
+        return live_message(storage, env, current, cards.wall_settings(cfg, current), row, _now(request))
+
     yield ServerSentEvent(comment="live", retry=RETRY_MS)
     try:
         async for row in hub.subscribe(event.id, start):
-            current = await asyncio.to_thread(storage.event, event.slug) or event
-            settings = cards.wall_settings(cfg, current)
-            message = await asyncio.to_thread(live_message, storage, env, current, settings, row, _now(request))
+            message = await asyncio.to_thread(shared.get, (event.id, row.seq), functools.partial(make, row))
             if message is None:
                 continue
             yield ServerSentEvent(data=json.dumps(message, ensure_ascii=False), id=str(row.seq))
