@@ -29,6 +29,7 @@ from aggregator.config import EventSettings
 from aggregator.pipeline import dedup
 from aggregator.pipeline.moderate import ModerationContext, author_key, moderate
 from aggregator.pipeline.phash import photo_hash
+from aggregator.pipeline.sanitise import clean_post_urls
 from aggregator.storage import Storage
 from aggregator.types import (
     Cursor,
@@ -100,6 +101,7 @@ class Ingestor:
         platform: Platform | None = None,
         deleted: Sequence[str] = (),
     ) -> IngestReport:
+        posts = [clean_post_urls(p) for p in posts]  # only http(s) URLs are stored
         hashes = self._photo_hashes(posts)  # network: outside the lock
         with self._lock:
             planned = self.plan(posts, hashes)
