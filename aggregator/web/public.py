@@ -498,7 +498,9 @@ def permalink(request: Request, slug: str, post_id: int) -> HTMLResponse:
     if post is None or post.status is not Status.APPROVED:
         raise HTTPException(404, "this post is not (or no longer) shown")
     curator = auth.current_user(request) if _is_curator(request) else None
-    stories = storage.stories(event.id, include_drafts=True) if curator else []
+    # Only the stories this curator may change (their own; every story for an organiser).
+    stories = [s for s in storage.stories(event.id, include_drafts=True)
+               if curator.role == "organiser" or s.author_id == curator.id] if curator else []
     story_sections = [(s, storage.story_by_id(event.id, s.id)) for s in stories]
     return _curator_page(request, "post/permalink.html", {
         "event": event, "post": post, "now": _now(request), "curator": curator,

@@ -107,6 +107,8 @@ def test_a_reporter_may_change_only_their_own_stories_an_organiser_any(console: 
 
     sam = console.sign_in("sam")
     token = _story_form(sam, slug, story_id)
+    edit_link = f'href="{base}"'
+    assert edit_link not in sam.get(f"/console/{slug}/stories").text  # listed, but not offered for editing
     attempts = [
         sam.get(base),
         sam.post(base, data={"csrf_token": token, "title": "Hijacked", "status": "published"}),
@@ -121,6 +123,7 @@ def test_a_reporter_may_change_only_their_own_stories_an_organiser_any(console: 
     org = console.sign_in("org")
     token = _story_form(org, slug, story_id)
     assert org.get(base).status_code == 200
+    assert edit_link in org.get(f"/console/{slug}/stories").text
     assert org.post(base, data={"csrf_token": token, "title": "Rita's day, edited",
                                 "status": "published"}).status_code == 303
     story = console.storage.story_by_id(console.event_id, story_id)
