@@ -385,7 +385,8 @@ def hydrate(conn: Connection, rows: Sequence[Any]) -> list[StoredPost]:
             )
         for c in conn.execute(
             select(posts.c.canonical_id, posts.c.platform, posts.c.url)
-            .where(posts.c.canonical_id.in_(part), posts.c.dup_kind != "repost")
+            .where(posts.c.canonical_id.in_(part), posts.c.dup_kind != "repost",
+                   posts.c.status == Status.DUPLICATE.value)  # a copy deleted at its source is no link
             .order_by(posts.c.id)
         ):
             copies_by[c.canonical_id].append((Platform(c.platform), c.url))
@@ -525,40 +526,3 @@ def approved_counts_by_author(conn: Connection, event_id: int, since: datetime) 
         .group_by(authors.c.platform, authors.c.external_id)
     )
     return {(p, e): int(n) for p, e, n in rows}
-
-
-def remove_at_source(conn: Connection, event_id: int, keys: Sequence[PostKey], reason: str,
-                     now: datetime) -> int:
-    """Posts deleted at their source: status removed, a tombstone, and a retraction for the walls."""
-    removed = 0
-    for key in keys:
-        row = conn.execute(select(posts.c.id, posts.c.status).where(
-            posts.c.event_id == event_id, posts.c.platform == key.platform.value,
-            posts.c.external_id == key.external_id)).first()
-        stmt = insert_for(conn)(tombstones).values(
-            event_id=event_id, platform=key.platform.value, external_id=key.external_id, reason=reason,
-            created_at=now).on_conflict_do_nothing()
-        conn.execute(stmt)
-        if row is None or row.status == Status.REMOVED.value:
-            continue
-        conn.execute(update(posts).where(posts.c.id == row.id).values(
-            status=Status.REMOVED.value, status_rule=reason, status_detail="", updated_at=now, pinned=False,
-            featured=False))
-        conn.execute(moderation_decisions.insert().values(
-            post_id=row.id, status=Status.REMOVED.value, rule=reason, detail="", decided_at=now))
-        if row.status == Status.APPROVED.value:
-            live.append(conn, event_id, "post.retracted", row.id, now)
-        removed += 1
-    return removed
-
-
-def recheck_candidates(conn: Connection, event_id: int, source_id: int, since: datetime, limit: int) -> list[str]:
-    """External ids of a source's recent shown or held posts, newest first: worth asking about deletions."""
-    rows = conn.execute(
-        select(posts.c.external_id)
-        .where(posts.c.event_id == event_id, posts.c.source_id == source_id, posts.c.created_at >= since,
-               posts.c.status.in_([Status.APPROVED.value, Status.PENDING.value]))
-        .order_by(posts.c.created_at.desc(), posts.c.id.desc())
-        .limit(limit)
-    )
-    return [r.external_id for r in rows]

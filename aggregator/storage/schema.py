@@ -119,6 +119,10 @@ sources = Table(
     Column("next_run_at", UTCDateTime),
     Column("rate_limited_until", UTCDateTime),
     Column("posts_collected", Integer, nullable=False, default=0),
+    # Fingerprint of what the source collects (kind, address, query): a change resets the cursor.
+    Column("address", Text),
+    # The deletion re-check's place in its sweep of the source's posts (last post id checked).
+    Column("recheck_position", BigInteger),
     UniqueConstraint("event_id", "name"),
 )
 
