@@ -128,6 +128,7 @@ class SourceRunner:
                 clock=self.clock,
                 user_agent=self.user_agent,
                 event_start=ev.utc(ev.start),
+                source_name=self.job.name,
             )
             self._collector = self.make_collector(ctx)
         return self._collector

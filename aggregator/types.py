@@ -142,6 +142,12 @@ class FetchResult:
     deleted: tuple[str, ...] = ()  # external ids the source reports deleted
     not_modified: bool = False  # feed answered 304
     requests: int = 0  # HTTP requests made, for logs and health
+    skipped: tuple[tuple[str, int], ...] = ()  # (reason, count) of fetched items not handed on
+
+    @property
+    def fetched(self) -> int:
+        """Items the platform sent: those handed on plus those skipped."""
+        return len(self.posts) + sum(n for _, n in self.skipped)
 
 
 @dataclass(frozen=True, slots=True)
