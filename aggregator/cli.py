@@ -136,8 +136,11 @@ def cmd_collect(args: argparse.Namespace) -> int:
             r = o.report
             note = " (not modified)" if o.not_modified else ""
             gone = f", deleted at source {o.removed}" if o.removed else ""
-            print(f"{name}: fetched {o.fetched}, new {r.inserted}, updated {r.updated}, "
-                  f"already had {r.unchanged}, tombstoned {r.tombstoned}{gone}{note}")
+            skipped = sum(n for _, n in o.skipped)
+            why = f" ({'; '.join(f'{reason}: {n}' for reason, n in o.skipped)})" if o.skipped else ""
+            print(f"{name}: fetched {o.fetched}, stored {r.inserted - r.folded}, "
+                  f"folded as duplicates {r.folded}, updated {r.updated}, already had {r.unchanged}, "
+                  f"tombstoned {r.tombstoned}, skipped {skipped}{why}{gone}{note}")
         else:
             failed += 1
             print(f"{name}: FAILED: {o.error} (next try {_when(o.next_run_at)} UTC)")

@@ -179,3 +179,4 @@ class IngestReport:
     tombstoned: int = 0  # skipped because a tombstone forbids it
     live_events: int = 0
     inserted_keys: tuple[PostKey, ...] = field(default=())
+    folded: int = 0  # of `inserted`: new posts folded into an existing card as duplicates or reposts

@@ -24,6 +24,7 @@ from aggregator.pipeline.sanitise import clean_html, html_to_text
 from aggregator.sources.base import AuthError, SourceContext, SourceError
 from aggregator.sources.common import (
     Exclusions,
+    Skips,
     arr,
     clamp_time,
     dedupe,
@@ -283,9 +284,11 @@ class MastodonCollector:
             posts += got
             requests_made += n
             positions["@" + acct] = acct_newest
-        kept = self.exclusions.filter(posts)
+        skips = Skips()
+        kept = skips.screen(posts, self.exclusions)
         position = _encode_positions(positions) if self.settings.accounts else positions.get("tag")
-        return FetchResult(posts=kept, cursor=Cursor(position=position), requests=requests_made)
+        return FetchResult(posts=kept, cursor=Cursor(position=position), requests=requests_made,
+                           skipped=skips.result())
 
     def _fetch_account(self, acct: str, min_id: str | None, now: datetime) -> tuple[list[Post], str | None, int]:
         """A followed account's own statuses (and boosts) during the event, hashtag or not."""

@@ -43,7 +43,7 @@ def test_thumbnail_group_and_enclosure_all_yield_photos(media_forms: FetchResult
     assert thumb_only.kind is PostKind.PHOTO
     assert [m.url for m in thumb_only.media] == ["https://photos.example.org/img/1_t.jpg"]
     group = by_title["In a media group"]
-    assert [m.url for m in group.media][0] == "https://photos.example.org/img/2_large.jpg"
+    assert group.media[0].url == "https://photos.example.org/img/2_large.jpg"
     assert group.media[0].thumbnail_url == "https://photos.example.org/img/2_t.jpg"
     assert [m.url for m in by_title["Enclosure"].media] == ["https://photos.example.org/img/3.jpg"]
 

@@ -202,6 +202,6 @@ def test_wrong_entity_offsets_fall_back_to_search() -> None:
 
 
 def test_future_created_at_is_clamped() -> None:
-    tweet = {"id": "1", "text": "from the future", "created_at": "2099-01-01T00:00:00.000Z"}
+    tweet = {"id": "1", "text": "from the future", "author_id": "9", "created_at": "2099-01-01T00:00:00.000Z"}
     (post,) = parse_search({"data": [tweet]}, NOW)
     assert post.created_at == NOW
