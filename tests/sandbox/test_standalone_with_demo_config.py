@@ -51,7 +51,7 @@ def test_standalone_sandbox_serves_the_demo_scenario(monkeypatch: pytest.MonkeyP
         path.write_text(text, encoding="utf-8")
         cfg = load_config(path)
         cfg = LoadedConfig(cfg.path, cfg.settings, f"sqlite:///{tmp_path}/demo.db", cfg.secrets)
-        with deployment(cfg, clock) as (storage, col):
+        with deployment(cfg, clock) as (_, col):
             outcomes = collect_once(col.runners)
             assert all(o.ok for o in outcomes), [(o.job.name, o.error) for o in outcomes if not o.ok]
             fetched = {o.job.name: o.fetched for o in outcomes}
