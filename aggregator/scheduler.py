@@ -69,6 +69,7 @@ class RunOutcome:
     rate_limited_until: datetime | None = None
     not_modified: bool = False
     removed: int = 0  # posts found deleted at the source and taken off every surface
+    skipped: tuple[tuple[str, int], ...] = ()  # (reason, count): fetched but not handed to ingest
 
 
 Process = Callable[[SourceJob, FetchResult], IngestReport]
@@ -138,6 +139,7 @@ class SourceRunner:
                 clock=self.clock,
                 user_agent=self.user_agent,
                 event_start=ev.utc(ev.start),
+                source_name=self.job.name,
             )
             self._collector = self.make_collector(ctx)
         return self._collector
@@ -184,11 +186,12 @@ class SourceRunner:
         next_at = self.clock() + interval
         self.storage.record_source_schedule(job.source_id, next_at)
         log.info(
-            "source.fetched source=%s/%s fetched=%d new=%d unchanged=%d requests=%d",
-            job.event.slug, job.name, len(result.posts), report.inserted, report.unchanged, result.requests,
+            "source.fetched source=%s/%s fetched=%d new=%d folded=%d unchanged=%d skipped=%d requests=%d",
+            job.event.slug, job.name, result.fetched, report.inserted, report.folded, report.unchanged,
+            result.fetched - len(result.posts), result.requests,
         )
-        return RunOutcome(job, ok=True, report=report, fetched=len(result.posts), next_run_at=next_at,
-                          not_modified=result.not_modified, removed=removed)
+        return RunOutcome(job, ok=True, report=report, fetched=result.fetched, next_run_at=next_at,
+                          not_modified=result.not_modified, removed=removed, skipped=result.skipped)
 
     def _recheck_deletions(self) -> int:
         """Posts deleted at the source since we stored them: removed, tombstoned, retracted. Never fails a run.

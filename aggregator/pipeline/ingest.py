@@ -106,6 +106,9 @@ class Ingestor:
             report = self.storage.ingest(
                 self.event_id, source_id, planned.items, cursor, planned.photo_hashes, created_by=created_by
             )
+        new = set(report.inserted_keys)
+        folded = sum(1 for i in planned.items if i.duplicate_of is not None and i.post.key in new)
+        report = dataclasses.replace(report, folded=folded)  # for the collect report
         if deleted and platform is not None:
             removed = self.remove_deleted([PostKey(platform, d) for d in deleted])
             log.info("source.deletions event=%s removed=%d", self.event.slug, removed)
