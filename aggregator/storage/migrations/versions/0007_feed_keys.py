@@ -11,7 +11,7 @@ platform-global and keep their keys. Posts whose source row is gone keep
 the old key (nothing will collect them again).
 
 Revision ID: 0007
-Revises: 0002
+Revises: 0009
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from __future__ import annotations
 from alembic import op
 
 revision = "0007"
-down_revision = "0002"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 
