@@ -71,7 +71,8 @@ class MediaOut(BaseModel):
 class PostOut(BaseModel):
     id: int
     platform: str
-    url: str | None = Field(description="The post on its platform (null when it gave no http(s) link)")
+    url: str | None = Field(description="The post on its platform; null when it has no http(s) web address (a feed "
+                                        "entry without a link, or a URL that was not http(s))")
     permalink: str = Field(description="The post on this site")
     author: AuthorOut
     created_at: datetime
