@@ -24,6 +24,7 @@ from aggregator.clock import Clock
 from aggregator.config import EventSettings, LoadedConfig, SourceSettings
 from aggregator.pipeline.ingest import PLATFORM_OF_KIND
 from aggregator.sources.base import Collector, DeletionChecker, RateLimited, SourceContext, SourceError
+from aggregator.sources.destination import FetchPolicy
 from aggregator.storage import Storage, StorageError
 from aggregator.storage.leader import LeaderLock
 from aggregator.types import Cursor, FetchResult, IngestReport, PostKey
@@ -107,6 +108,7 @@ class SourceRunner:
         make_collector: CollectorFactory,
         clock: Clock,
         user_agent: str,
+        fetch_policy: FetchPolicy | None = None,
     ) -> None:
         self.job = job
         self.storage = storage
@@ -114,6 +116,7 @@ class SourceRunner:
         self.make_collector = make_collector
         self.clock = clock
         self.user_agent = user_agent
+        self.fetch_policy = fetch_policy
         self._collector: Collector | None = None  # kept between runs (e.g. a Bluesky session)
         self._lock = threading.Lock()
         self._last_recheck: datetime | None = None
@@ -128,6 +131,7 @@ class SourceRunner:
                 clock=self.clock,
                 user_agent=self.user_agent,
                 event_start=ev.utc(ev.start),
+                fetch_policy=self.fetch_policy,
             )
             self._collector = self.make_collector(ctx)
         return self._collector

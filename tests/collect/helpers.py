@@ -44,7 +44,9 @@ def sources(sb: Sandbox, timeout: float = 5.0) -> list[dict[str, Any]]:
 
 def settings_for(sb: Sandbox, start: datetime, database_url: str, **moderation: Any) -> Settings:
     return Settings.model_validate({
-        "server": {"database_url": database_url},
+        # The sandbox is on loopback: allowed explicitly, as a deployment would an intranet feed.
+        "server": {"database_url": database_url,
+                   "allow_private_fetch": {"hosts": ["127.0.0.1", "::1", "localhost"], "any_port": True}},
         "events": [{
             "slug": SLUG,
             "title": "Sandbox day",
