@@ -16,7 +16,7 @@ config allows it (``server.allow_private_fetch``):
 
 Every address the name resolves to must pass (a name resolving to one public
 and one private address is refused); the caller connects to the returned
-:class:`Destination`'s ``address``, the one that was checked, so a DNS answer
+:class:`Destination`'s ``addresses``, the ones that were checked, so a DNS answer
 that changes between the check and the connect cannot redirect the request
 (``sources/http.py`` does this for every request and every redirect).
 """
@@ -100,7 +100,7 @@ class Destination:
     scheme: str
     host: str  # as in the URL, lower-case, without brackets or a trailing dot
     port: int
-    address: str  # the checked IP address to connect to
+    addresses: tuple[str, ...]  # the checked IP addresses to connect to, in the resolver's order
 
 
 def refusal_reason(address: IPAddress) -> str | None:
@@ -179,10 +179,6 @@ def check_destination(url: str, policy: FetchPolicy = STRICT) -> Destination:
     if not host:
         raise DestinationRefused(f"refused: {_shown(url)} has no host")
     port = port or (443 if scheme == "https" else 80)
-    if not policy.port_allowed(port):
-        raise DestinationRefused(
-            f"refused: {_shown(url)}: port {port} is not 80 or 443; allow it with server.allow_private_fetch.ports"
-        )
     literal: IPAddress | None
     try:
         literal = ipaddress.ip_address(host)
@@ -202,4 +198,8 @@ def check_destination(url: str, policy: FetchPolicy = STRICT) -> Destination:
         if reason is not None and not policy.address_allowed(host, address):
             what = f"{address} is {reason}" if literal is not None else f"{host} resolves to {address}, {reason}"
             raise DestinationRefused(f"refused: {what}; {ALLOW_HINT} ({_shown(url)})")
-    return Destination(scheme, host, port, str(addresses[0]))
+    if not policy.port_allowed(port):
+        raise DestinationRefused(
+            f"refused: {_shown(url)}: port {port} is not 80 or 443; allow it with server.allow_private_fetch.ports"
+        )
+    return Destination(scheme, host, port, tuple(str(a) for a in addresses))

@@ -22,7 +22,7 @@ never used), while the Host header, TLS SNI and certificate check keep the
 URL's host name. Proxies from the environment are ignored for the same
 reason. Anything else that fetches a URL on the server (a streaming source,
 the media store) calls `check_destination` and connects to
-`Destination.address`, or uses this client.
+`Destination.addresses`, or uses this client.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ import json
 import logging
 import socket
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
@@ -45,6 +45,7 @@ from requests.adapters import HTTPAdapter
 from requests.structures import CaseInsensitiveDict
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+from urllib3.exceptions import NewConnectionError
 
 from aggregator.clock import Clock, system_clock
 from aggregator.sources.base import AuthError, RateLimited, SourceError
@@ -109,8 +110,14 @@ def display_url(url: str, limit: int = 200) -> str:
     """A URL for messages: no credentials, bounded length."""
     parts = urlsplit(url)
     netloc = parts.hostname or ""
-    if parts.port:
-        netloc += f":{parts.port}"
+    if ":" in netloc:
+        netloc = f"[{netloc}]"  # IPv6
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    if port:
+        netloc += f":{port}"
     shown = f"{parts.scheme}://{netloc}{parts.path}"
     if parts.query:
         shown += "?" + parts.query
@@ -206,24 +213,35 @@ class _Unchecked(OSError):
     """A connection was about to open without a checked destination (a bug, refused all the same)."""
 
 
-def _pin_for(conn: HTTPConnection) -> str:
+def _pinned_addresses(conn: HTTPConnection) -> tuple[str, ...]:
     pin = _pinned.get()
     host = conn.host.strip("[]").rstrip(".").lower()
     if pin is None or pin.host != host or pin.port != conn.port:
         raise _Unchecked(f"refused: no checked destination for {host}:{conn.port}")
-    return pin.address
+    return pin.addresses
+
+
+def _connect_pinned(conn: HTTPConnection, connect: Callable[[], socket.socket]) -> socket.socket:
+    """Connect to the checked addresses in turn (a refused one moves on); Host, SNI, cert keep the name."""
+    addresses = _pinned_addresses(conn)
+    for i, address in enumerate(addresses):
+        conn._dns_host = address
+        try:
+            return connect()
+        except NewConnectionError:
+            if i == len(addresses) - 1:
+                raise
+    raise _Unchecked("refused: no address")  # unreachable: check_destination returns at least one
 
 
 class _PinnedHTTPConnection(HTTPConnection):
     def _new_conn(self) -> socket.socket:
-        self._dns_host = _pin_for(self)  # connect to the checked address; Host stays the name
-        return super()._new_conn()
+        return _connect_pinned(self, super()._new_conn)
 
 
 class _PinnedHTTPSConnection(HTTPSConnection):
     def _new_conn(self) -> socket.socket:
-        self._dns_host = _pin_for(self)  # SNI and certificate check still use self.host
-        return super()._new_conn()
+        return _connect_pinned(self, super()._new_conn)
 
 
 class _PinnedHTTPPool(HTTPConnectionPool):
