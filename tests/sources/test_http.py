@@ -196,3 +196,24 @@ def test_limits_from_params() -> None:
         HttpLimits.from_params({"timeout": "soon"})
     with pytest.raises(SourceError, match="positive"):
         HttpLimits.from_params({"max_bytes": -1})
+
+
+@pytest.mark.parametrize(
+    ("retry_after", "expected"),
+    [("120", NOW + timedelta(seconds=120)), ("Thu, 14 May 2026 12:30:00 GMT", NOW + timedelta(minutes=30))],
+    ids=["seconds", "http-date"],
+)
+def test_503_with_retry_after_is_rate_limited_like_429(
+    server: LocalServer, client: HttpClient, retry_after: str, expected: datetime
+) -> None:
+    server.routes["/api"] = Reply(503, b"maintenance", {"Retry-After": retry_after})
+    with pytest.raises(RateLimited, match=r"HTTP 503 from http://127\.0\.0\.1:\d+/api: unavailable until") as info:
+        client.get(server.url + "/api")
+    assert info.value.reset_at == expected
+
+
+def test_503_without_retry_after_is_a_plain_source_error(server: LocalServer, client: HttpClient) -> None:
+    server.routes["/api"] = Reply(503, b"down")
+    with pytest.raises(SourceError, match="HTTP 503") as info:
+        client.get(server.url + "/api")
+    assert not isinstance(info.value, RateLimited)

@@ -205,3 +205,15 @@ def test_future_created_at_is_clamped() -> None:
     tweet = {"id": "1", "text": "from the future", "created_at": "2099-01-01T00:00:00.000Z"}
     (post,) = parse_search({"data": [tweet]}, NOW)
     assert post.created_at == NOW
+
+
+def test_503_with_retry_after_is_rate_limited(server: LocalServer) -> None:
+    server.routes[SEARCH] = Reply.json('{"title":"Service Unavailable","status":503}', 503, {"Retry-After": "300"})
+    c = collector(server)
+    try:
+        with pytest.raises(RateLimited, match="HTTP 503") as info:
+            c.fetch(Cursor())
+    finally:
+        c.close()
+    assert info.value.reset_at == NOW + timedelta(seconds=300)
+    assert len(server.seen) == 1
