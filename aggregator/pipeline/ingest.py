@@ -95,6 +95,12 @@ class FairLock:
             self._held = False
             self._cond.notify_all()
 
+    @property
+    def waiting(self) -> int:
+        """How many threads are queued for the lock."""
+        with self._cond:
+            return len(self._queue)
+
 
 def _merge(a: IngestReport, b: IngestReport) -> IngestReport:
     return IngestReport(
