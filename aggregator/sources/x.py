@@ -2,7 +2,9 @@
 
 tweepy's host is fixed (https://api.twitter.com), so a BoundedAdapter is
 mounted on `client.session` for that origin: it rewrites requests to the
-configured base URL and applies our timeouts, deadline and body cap. tweepy
+configured base URL and applies our timeouts, deadline, body cap and
+destination policy; every other URL on that session (a redirect elsewhere)
+goes through a BoundedAdapter with the same policy too. tweepy
 never sleeps (wait_on_rate_limit=False); a 429 becomes RateLimited at
 `x-rate-limit-reset`.
 
@@ -238,6 +240,9 @@ class XCollector:
         )
         session: requests.Session = self.client.session
         session.max_redirects = 5
+        guard = BoundedAdapter(self.limits, policy=ctx.fetch_policy)  # redirects off the origin
+        session.mount("http://", guard)
+        session.mount("https://", guard)
         session.mount(TWITTER_ORIGIN, adapter)
         session.hooks["response"].append(_sanitise_reset_header)
         self.query = build_query(
