@@ -485,7 +485,6 @@ class HttpClient:
         self.requests_made = 0
         self.session = requests.Session()
         self.session.max_redirects = _MAX_REDIRECTS
-        self.session.trust_env = False  # no environment proxies: see the module docstring
         self.session.headers["User-Agent"] = user_agent
         adapter = BoundedAdapter(self.limits, policy=policy)
         self.session.mount("http://", adapter)
