@@ -110,6 +110,7 @@ def _merge(a: IngestReport, b: IngestReport) -> IngestReport:
         tombstoned=a.tombstoned + b.tombstoned,
         live_events=a.live_events + b.live_events,
         inserted_keys=a.inserted_keys + b.inserted_keys,
+        folded=a.folded + b.folded,
     )
 
 
@@ -174,14 +175,16 @@ class Ingestor:
                     created_by=created_by,
                 )
                 took = time.monotonic() - started
-            report = _merge(report, part)
+            new = set(part.inserted_keys)
+            folded = sum(1 for i in planned.items if i.duplicate_of is not None and i.post.key in new)
+            report = _merge(report, dataclasses.replace(part, folded=folded))  # for the collect report
             if took > SLOW_CHUNK_SECONDS:
                 log.warning(
                     "ingest.slow event=%s source=%s chunk=%d/%d posts=%d seconds=%.1f",
                     self.event.slug, source_id, n, len(chunks), len(chunk), took,
                 )
         if deleted and platform is not None:
-            removed = self.storage.remove_at_source(self.event_id, [PostKey(platform, d) for d in deleted])
+            removed = self.remove_deleted([PostKey(platform, d) for d in deleted])
             log.info("source.deletions event=%s removed=%d", self.event.slug, removed)
         return report
 
@@ -191,6 +194,14 @@ class Ingestor:
         if cut:
             log.info("post.bounded event=%s count=%d first=%s", self.event.slug, len(cut), cut[0])
         return out
+
+    def remove_deleted(self, keys: Sequence[PostKey]) -> int:
+        """Posts deleted at their source; a card whose face goes is fronted by its next copy,
+        shown only if the moderation rules approve that copy (storage/deletions.py)."""
+        ctx = self._moderation_context()
+        with self._lock:
+            return self.storage.remove_at_source(self.event_id, keys,
+                                                 decide=lambda post: moderate(post, self.policy, ctx))
 
     # ---- deciding ----------------------------------------------------------------------------
 

@@ -49,6 +49,7 @@ class SourceContext:
     clock: Clock  # "now", for clamping future dates and rate-limit arithmetic
     user_agent: str
     event_start: datetime | None = None  # UTC; bounds the first poll's window where an API allows
+    source_name: str = ""  # the source's unique name in its event (namespaces generic feed keys)
     fetch_policy: FetchPolicy | None = None  # non-public destinations allowed (server.allow_private_fetch); None: none
 
 
