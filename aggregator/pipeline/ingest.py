@@ -10,8 +10,8 @@ which writes posts, merges, cursor and live-event rows together.
 The dedup index is kept in memory between batches: the collector is the one
 writer of collected posts (behind the leader lock), so after its own commit
 the index it advanced through the batch is what storage holds. It is rebuilt
-from storage on start, when the batch reaches back before what it holds, when
-it holds more than a few windows, and whenever someone else wrote: storage's
+from storage on start, when it holds more than a few windows (a late page that reaches back before it
+only adds the stored posts of the gap), and whenever someone else wrote: storage's
 generation (newest post id, newest live-event seq) read before a batch must be
 the one this process's ingestors saw at their last commit. A moderator's
 action moves the live seq, so the next batch rebuilds (the cost every batch
@@ -182,7 +182,8 @@ class Ingestor:
             return Planned((), {})
         now = self.clock()
         counts_since = now - timedelta(seconds=self.policy.per_author_window) if self.policy.per_author_cap else None
-        found = self.storage.ingest_context(self.event_id, [p.key for p in posts], counts_since)
+        videos = sorted({m.video_key for p in posts for m in p.media if m.video_key})
+        found = self.storage.ingest_context(self.event_id, [p.key for p in posts], counts_since, videos)
         cache = self._stored(posts, found)
         view = StoredView(
             index=cache.index,
@@ -203,23 +204,30 @@ class Ingestor:
         epoch = self.generations.observe(found.generation)
         window = timedelta(seconds=self.policy.crosspost_window)
         since = min(p.created_at for p in posts) - window
-        videos = {m.video_key for p in posts for m in p.media if m.video_key}
+        videos = set(found.videos)  # the batch's videos that stored posts carry
         cache = self._cache
-        if cache is None or cache.epoch != epoch or since < cache.since or since - cache.since > KEEP_WINDOWS * window:
+        if cache is None or cache.epoch != epoch or since - cache.since > KEEP_WINDOWS * window:
             cache = self._cache = _Cache(dedup.DedupIndex(), {}, since, set(), epoch)
             self._load(cache, since, sorted(videos))
             self.rebuilds += 1
-        elif videos - cache.videos:
-            self._load(cache, None, sorted(videos - cache.videos))
+        else:
+            if since < cache.since:  # a late page reaches back: add the stored posts of the gap
+                self._load(cache, since, sorted(videos - cache.videos), until=cache.since)
+                cache.since = since
+            elif videos - cache.videos:
+                self._load(cache, None, sorted(videos - cache.videos))
         cache.videos |= videos
         return cache
 
-    def _load(self, cache: _Cache, since: datetime | None, video_keys: list[str]) -> None:
-        loaded = [c for c in self.storage.dedup_candidates(self.event_id, since, video_keys)
+    def _load(self, cache: _Cache, since: datetime | None, video_keys: list[str],
+              until: datetime | None = None) -> None:
+        loaded = [c for c in self.storage.dedup_candidates(self.event_id, since, video_keys, until)
                   if c.post.key not in cache.faces]
         for c in loaded:
             cache.index.add(c.post, c.photo_hashes, duplicate_of=c.duplicate_of)
             cache.faces[c.post.key] = c.duplicate_of or c.post.key
+            # A video some indexed post carries needs no lookup: older copies are in that post's card.
+            cache.videos.update(m.video_key for m in c.post.media if m.video_key)
         for c in loaded:  # a chain of folds (older data) ends at its face
             face = cache.faces[c.post.key]
             for _ in range(8):

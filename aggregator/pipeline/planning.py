@@ -119,9 +119,10 @@ def plan_batch(
                 faces_after[key] = face
 
     counts = dict(ctx.recent_author_counts)
+    counting = dataclasses.replace(ctx, recent_author_counts=counts)  # sees the counts as the batch adds to them
 
     def decide(post: Post) -> Decision:
-        return moderate(post, policy, dataclasses.replace(ctx, recent_author_counts=counts))
+        return moderate(post, policy, counting)
 
     faces: list[IngestItem] = []
     folded: list[IngestItem] = []

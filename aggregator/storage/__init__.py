@@ -152,11 +152,11 @@ class Storage:
             return _posts.ingest(conn, event_id, source_id, items, cursor, self.clock(), photo_hashes, created_by,
                                  merges)
 
-    def ingest_context(self, event_id: int, keys: Sequence[PostKey], counts_since: datetime | None
-                       ) -> _posts.IngestContext:
+    def ingest_context(self, event_id: int, keys: Sequence[PostKey], counts_since: datetime | None,
+                       video_keys: Sequence[str] = ()) -> _posts.IngestContext:
         """What planning a batch reads from storage, in one read: see posts.IngestContext."""
         with self.read() as conn:
-            return _posts.ingest_context(conn, event_id, keys, counts_since)
+            return _posts.ingest_context(conn, event_id, keys, counts_since, video_keys)
 
     def posts(self, event_id: int, query: PostQuery | None = None) -> PostPage:
         with self.read() as conn:
@@ -170,11 +170,11 @@ class Storage:
         with self.read() as conn:
             return _posts.count_by_status(conn, event_id)
 
-    def dedup_candidates(self, event_id: int, since: datetime | None, video_keys: Sequence[str] = ()
-                         ) -> list[_posts.DedupCandidate]:
-        """Stored posts since `since` (None: none by time) and any sharing one of the videos."""
+    def dedup_candidates(self, event_id: int, since: datetime | None, video_keys: Sequence[str] = (),
+                         until: datetime | None = None) -> list[_posts.DedupCandidate]:
+        """Stored posts since `since` (None: none by time) and before `until`, and any sharing one of the videos."""
         with self.read() as conn:
-            return _posts.dedup_candidates(conn, event_id, since, video_keys)
+            return _posts.dedup_candidates(conn, event_id, since, video_keys, until=until)
 
     def approved_counts_by_author(self, event_id: int, since: datetime) -> dict[tuple[str, str], int]:
         with self.read() as conn:

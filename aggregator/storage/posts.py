@@ -63,6 +63,11 @@ def upsert_author(conn: Connection, author: Author, now: datetime) -> int:
     return int(conn.execute(stmt).scalar_one())
 
 
+def _platforms(keys: Iterable[PostKey]) -> list[str]:
+    """The platforms of some keys: with it, a lookup by (platform, external id) uses the unique index."""
+    return sorted({k.platform.value for k in keys})
+
+
 def _existing(conn: Connection, event_id: int, keys: Sequence[PostKey]) -> dict[PostKey, Any]:
     found: dict[PostKey, Any] = {}
     ids = sorted({k.external_id for k in keys})
@@ -70,7 +75,8 @@ def _existing(conn: Connection, event_id: int, keys: Sequence[PostKey]) -> dict[
         rows = conn.execute(
             select(posts.c.id, posts.c.platform, posts.c.external_id, posts.c.status, posts.c.edited_at,
                    posts.c.canonical_id)
-            .where(posts.c.event_id == event_id, posts.c.external_id.in_(part))
+            .where(posts.c.event_id == event_id, posts.c.platform.in_(_platforms(keys)),
+                   posts.c.external_id.in_(part))
         )
         for row in rows:
             found[PostKey(Platform(row.platform), row.external_id)] = row
@@ -83,7 +89,8 @@ def tombstoned_keys(conn: Connection, event_id: int, keys: Sequence[PostKey]) ->
     for part in _chunks(ids):
         rows = conn.execute(
             select(tombstones.c.platform, tombstones.c.external_id).where(
-                tombstones.c.event_id == event_id, tombstones.c.external_id.in_(part)
+                tombstones.c.event_id == event_id, tombstones.c.platform.in_(_platforms(keys)),
+                tombstones.c.external_id.in_(part)
             )
         )
         out.update(PostKey(Platform(r.platform), r.external_id) for r in rows)
@@ -281,19 +288,13 @@ def _upsert_authors(conn: Connection, found: Iterable[Author], now: datetime) ->
     stmt = stmt.on_conflict_do_update(
         index_elements=["platform", "external_id"],
         set_={k: stmt.excluded[k] for k in ("handle", "name", "avatar_url", "profile_url", "bot", "updated_at")},
-    )
-    conn.execute(stmt, [
+    ).returning(authors.c.id, authors.c.platform, authors.c.external_id)
+    rows = conn.execute(stmt, [
         {"platform": a.platform.value, "external_id": a.external_id, "handle": a.handle, "name": a.name,
          "avatar_url": a.avatar_url, "profile_url": a.profile_url, "bot": a.bot, "updated_at": now}
         for _, a in sorted(unique.items())
     ])
-    out: dict[tuple[str, str], int] = {}
-    for part in _chunks(sorted({ext for _, ext in unique})):
-        for row in conn.execute(select(authors.c.id, authors.c.platform, authors.c.external_id)
-                                .where(authors.c.external_id.in_(part))):
-            if (row.platform, row.external_id) in unique:
-                out[(row.platform, row.external_id)] = int(row.id)
-    return out
+    return {(r.platform, r.external_id): int(r.id) for r in rows}
 
 
 def _insert_all(conn: Connection, state: _Batch, source_id: int | None, items: list[IngestItem],
@@ -623,12 +624,15 @@ class DedupCandidate:
 
 
 def dedup_candidates(conn: Connection, event_id: int, since: datetime | None, video_keys: Sequence[str],
-                     limit: int = 5000) -> list[DedupCandidate]:
-    """Stored posts a new batch could duplicate: those since `since`, and any sharing a video."""
+                     limit: int = 5000, until: datetime | None = None) -> list[DedupCandidate]:
+    """Stored posts a new batch could duplicate: those since `since` (and before `until`), and any sharing a video."""
     base = _select_posts().where(posts.c.event_id == event_id)
     rows: dict[int, Any] = {}
     if since is not None:
-        recent = base.where(posts.c.created_at >= since).order_by(posts.c.created_at.desc()).limit(limit)
+        recent = base.where(posts.c.created_at >= since)
+        if until is not None:
+            recent = recent.where(posts.c.created_at < until)
+        recent = recent.order_by(posts.c.created_at.desc()).limit(limit)
         rows.update({r.id: r for r in conn.execute(recent)})
     if video_keys:
         with_video = base.where(posts.c.id.in_(
@@ -663,10 +667,11 @@ class IngestContext:
     dead: frozenset[PostKey]  # tombstoned keys of the batch
     standings: dict[str, set[tuple[str, str, str]]]  # authors.standings
     counts: dict[tuple[str, str], int]  # approved per author since counts_since ({} when not asked)
+    videos: frozenset[str] = frozenset()  # of the video keys asked about, those some stored post carries
 
 
 def ingest_context(conn: Connection, event_id: int, keys: Sequence[PostKey],
-                   counts_since: datetime | None) -> IngestContext:
+                   counts_since: datetime | None, video_keys: Sequence[str] = ()) -> IngestContext:
     from aggregator.storage.authors import standings  # authors imports this module
 
     wanted = set(keys)
@@ -675,7 +680,8 @@ def ingest_context(conn: Connection, event_id: int, keys: Sequence[PostKey],
     for part in _chunks(ids):
         for r in conn.execute(select(posts.c.platform, posts.c.external_id, posts.c.status, posts.c.status_rule,
                                      posts.c.edited_at)
-                              .where(posts.c.event_id == event_id, posts.c.external_id.in_(part))):
+                              .where(posts.c.event_id == event_id, posts.c.platform.in_(_platforms(keys)),
+                                     posts.c.external_id.in_(part))):
             key = PostKey(Platform(r.platform), r.external_id)
             if key in wanted:
                 known[key] = (Status(r.status), r.status_rule, r.edited_at)
@@ -685,6 +691,10 @@ def ingest_context(conn: Connection, event_id: int, keys: Sequence[PostKey],
         dead=frozenset(tombstoned_keys(conn, event_id, keys) & wanted),
         standings=standings(conn, event_id),
         counts=approved_counts_by_author(conn, event_id, counts_since) if counts_since is not None else {},
+        videos=frozenset(conn.execute(
+            select(media.c.video_key).join(posts, posts.c.id == media.c.post_id)
+            .where(media.c.video_key.in_(sorted(set(video_keys))), posts.c.event_id == event_id)
+        ).scalars()) if video_keys else frozenset(),
     )
 
 

@@ -113,3 +113,18 @@ def test_a_human_approval_covers_the_old_text_only(db_url: str) -> None:
         now = storage.post_by_key(ing.event_id, post.key)
         assert now is not None and (now.status, now.status_rule) == (Status.PENDING, "mode:pre")
         assert [e.kind for e in storage.live_after(0, ing.event_id)] == ["post.approved", "post.retracted"]
+
+
+def test_generations_tell_own_commits_from_other_writers() -> None:
+    from aggregator.pipeline.ingest import Generations
+
+    seen = Generations()
+    epoch = seen.observe((1, 1))
+    seen.committed((1, 1), (2, 3))  # ours
+    assert seen.observe((2, 3)) == epoch
+    seen.committed((2, 3), (4, 4))  # another event's ingestor sharing it: still nobody else
+    assert seen.observe((4, 4)) == epoch
+    assert seen.observe((5, 4)) != epoch  # a post stored by someone else
+    later = seen.observe((5, 4))
+    seen.committed((5, 6), (7, 7))  # a moderator acted between our read and our commit
+    assert seen.observe((7, 7)) != later
