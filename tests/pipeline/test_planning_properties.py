@@ -56,7 +56,8 @@ class Store:
             self.face[key] = key if item.duplicate_of is None else self.face[item.duplicate_of]
 
     def view(self, index: DedupIndex, batch: Sequence[Post]) -> StoredView:
-        known = {p.key: KnownPost(Status.APPROVED, "mode:post", self.edited.get(p.key)) for p in batch if p.key in self.face}
+        known = {p.key: KnownPost(Status.APPROVED, "mode:post", self.edited.get(p.key))
+                 for p in batch if p.key in self.face}
         return StoredView(index, dict(self.face), known)
 
     def cards(self) -> set[frozenset[PostKey]]:
