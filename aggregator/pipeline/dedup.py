@@ -64,6 +64,12 @@ guarantee (tested with Hypothesis):
     (v.canonical or post.key); then index.add(post, hashes[post.key]) for each
     returned post. At the end, M == clusters(S, policy, hashes) on every key
     of M.
+
+Storage keeps the face a card was first shown with, so its cards can differ
+from these canonicals in which member is the face, never in membership: when
+a batch joins cards that are stored apart, the caller merges them
+(:func:`plan_cards` lists every key of each card a batch touches;
+pipeline/planning.py does the rest).
 """
 
 from __future__ import annotations
