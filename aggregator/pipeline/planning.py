@@ -97,8 +97,13 @@ def plan_batch(
     face_of: dict[PostKey, PostKey] = {}
     merges: list[CardMerge] = []
     faces_after: dict[PostKey, PostKey] = {}
+    def stored_face(key: PostKey) -> PostKey | None:
+        # A stored post the index did not hold (older than its window) stands for its card: storage
+        # follows it to the card's face.
+        return stored.faces.get(key) or (key if key in stored.known else None)
+
     for members in verdicts.cards.values():
-        stored_faces = list(dict.fromkeys(stored.faces[k] for k in members if k in stored.faces))
+        stored_faces = [f for f in dict.fromkeys(map(stored_face, members)) if f is not None]
         if stored_faces:
             rank = {k: i for i, k in enumerate(members)}
             stored_faces.sort(key=lambda k: (rank.get(k, len(rank)), k))
