@@ -84,11 +84,12 @@ def bench_ingest(url: str, raw_url: str, n: int) -> dict[str, float]:
     took, cpu = time.perf_counter() - began, time.process_time() - cpu
     cards = storage.count_by_status(event.id)
     storage.close()
-    raw_rows, raw_took = raw_copy(url, raw_url)
+    raw_rows, raw_took, raw_cpu = raw_copy(url, raw_url)
     return {"delivered": delivered, "stored": inserted, "cards": cards.get(Status.APPROVED, 0),
             "batches": len(batches), "rebuilds": getattr(ingestor, "rebuilds", -1), "seconds": took, "cpu_seconds": cpu,
             "posts_per_s": delivered / took, "raw_rows": raw_rows, "raw_seconds": raw_took,
-            "raw_posts_per_s": inserted / raw_took, "ratio_to_raw": raw_took / took}
+            "raw_cpu_seconds": raw_cpu, "raw_posts_per_s": inserted / raw_took,
+            "ratio_to_raw": f"{raw_took / took:.3f}", "cpu_ratio_to_raw": f"{raw_cpu / cpu:.3f}"}
 
 
 async def _fan_out(storage: Storage, subscribers: int, rounds: int) -> list[float]:

@@ -136,8 +136,8 @@ def deliveries(n: int, start: datetime, seed: int = 12) -> list[list[Post]]:
 TABLES = ("authors", "posts", "media", "moderation_decisions", "live_events")
 
 
-def raw_copy(url: str, raw_url: str) -> tuple[int, float]:
-    """Copy the final rows of `url` into a fresh database at `raw_url` with executemany; (rows, seconds)."""
+def raw_copy(url: str, raw_url: str) -> tuple[int, float, float]:
+    """Copy the final rows of `url` into a fresh database at `raw_url` with executemany; (rows, seconds, cpu)."""
     from bench import fresh  # type: ignore[import-not-found]
 
     from aggregator.storage import Storage
@@ -157,13 +157,13 @@ def raw_copy(url: str, raw_url: str) -> tuple[int, float]:
         if r["id"] in late_ids:
             r["canonical_id"] = None  # set after the row it points at exists
     target = fresh(raw_url)
-    began = time.perf_counter()
+    began, cpu = time.perf_counter(), time.process_time()
     with target.write() as conn:
         for name in TABLES:
             if rows[name]:
                 conn.execute(s.metadata.tables[name].insert(), rows[name])
         for post_id, canonical_id in late:
             conn.execute(update(s.posts).where(s.posts.c.id == post_id).values(canonical_id=canonical_id))
-    took = time.perf_counter() - began
+    took, cpu = time.perf_counter() - began, time.process_time() - cpu
     target.close()
-    return sum(len(v) for v in rows.values()), took
+    return sum(len(v) for v in rows.values()), took, cpu
