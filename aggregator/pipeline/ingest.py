@@ -15,13 +15,25 @@ only adds the stored posts of the gap), and whenever someone else wrote: storage
 generation (newest post id, newest live-event seq) read before a batch must be
 the one this process's ingestors saw at their last commit. A moderator's
 action moves the live seq, so the next batch rebuilds (the cost every batch
-paid before); a batch that fails drops the index.
+paid before); a batch that fails (or a deletion, which may hand a card to its
+next copy) drops the index.
+
+Bounded work: every post is cut to the limits of pipeline/limits.py first,
+and a batch is decided and stored in chunks of INGEST_CHUNK posts, each under
+the event's lock, which is fair (first come, first served): however large or
+slow one source's batch, another source of the event waits for at most one
+chunk before its own batch is stored. A chunk slower than SLOW_CHUNK_SECONDS
+is logged. The cursor is stored with the last chunk, so a crash part-way only
+means re-fetching posts that are then recognised as already stored.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
+import time
+from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -30,7 +42,8 @@ from datetime import datetime, timedelta
 from aggregator.clock import Clock
 from aggregator.config import EventSettings
 from aggregator.pipeline import dedup
-from aggregator.pipeline.moderate import ModerationContext
+from aggregator.pipeline.limits import bound_post
+from aggregator.pipeline.moderate import ModerationContext, moderate
 from aggregator.pipeline.phash import photo_hash
 from aggregator.pipeline.planning import KnownPost, StoredView, plan_batch
 from aggregator.storage import Storage
@@ -51,6 +64,8 @@ log = logging.getLogger("aggregator.ingest")
 THUMBNAIL_MAX_BYTES = 2 * 1024 * 1024
 THUMBNAIL_WORKERS = 4
 KEEP_WINDOWS = 4  # rebuild the in-memory index once the batches have moved this many windows past its start
+INGEST_CHUNK = 50  # posts decided and stored per turn of the event's lock
+SLOW_CHUNK_SECONDS = 5.0
 PLATFORM_OF_KIND = {
     "x": Platform.X,
     "mastodon": Platform.MASTODON,
@@ -62,6 +77,49 @@ PLATFORM_OF_KIND = {
 
 FetchBytes = Callable[[str], bytes]
 Generation = tuple[int, int]
+
+
+class FairLock:
+    """A lock granted in the order it was asked for, so no thread can take it back-to-back while
+    another waits (threading.Lock makes no such promise)."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition(threading.Lock())
+        self._queue: deque[object] = deque()
+        self._held = False
+
+    def __enter__(self) -> FairLock:
+        me = object()
+        with self._cond:
+            self._queue.append(me)
+            while self._held or self._queue[0] is not me:
+                self._cond.wait()
+            self._queue.popleft()
+            self._held = True
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        with self._cond:
+            self._held = False
+            self._cond.notify_all()
+
+    @property
+    def waiting(self) -> int:
+        """How many threads are queued for the lock."""
+        with self._cond:
+            return len(self._queue)
+
+
+def _merge(a: IngestReport, b: IngestReport) -> IngestReport:
+    return IngestReport(
+        inserted=a.inserted + b.inserted,
+        updated=a.updated + b.updated,
+        unchanged=a.unchanged + b.unchanged,
+        tombstoned=a.tombstoned + b.tombstoned,
+        live_events=a.live_events + b.live_events,
+        inserted_keys=a.inserted_keys + b.inserted_keys,
+        folded=a.folded + b.folded,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,8 +192,9 @@ class Ingestor:
         self.rebuilds = 0  # how often the index was loaded from storage (logs, tests)
         # Sources of one event run in parallel; their batches are decided and stored one at a
         # time, so each plan sees every post committed before it (else a cross-post arriving
-        # through two sources at once would become two cards).
-        self._lock = threading.Lock()
+        # through two sources at once would become two cards). Big batches go in chunks, and the
+        # lock is fair, so one source's batch never holds the others for longer than a chunk.
+        self._lock = FairLock()
 
     # ---- the whole path ----------------------------------------------------------------------
 
@@ -149,39 +208,77 @@ class Ingestor:
         platform: Platform | None = None,
         deleted: Sequence[str] = (),
     ) -> IngestReport:
+        posts = self._bounded(posts)
         hashes = self._photo_hashes(posts)  # network: outside the lock
-        with self._lock:
-            try:
-                planned = self._plan(posts, hashes, advance=True)
-                report = self.storage.ingest(
-                    self.event_id, source_id, planned.items, cursor, planned.photo_hashes,
-                    created_by=created_by, merges=planned.merges,
+        chunks = [posts[i : i + INGEST_CHUNK] for i in range(0, len(posts), INGEST_CHUNK)] or [posts]
+        report = IngestReport()
+        for n, chunk in enumerate(chunks, start=1):
+            last = n == len(chunks)
+            with self._lock:
+                started = time.monotonic()
+                try:
+                    planned = self.plan(chunk, hashes)
+                    part = self.storage.ingest(
+                        self.event_id,
+                        source_id,
+                        planned.items,
+                        cursor if last else None,  # the cursor moves only when the whole batch is in
+                        planned.photo_hashes,
+                        created_by=created_by,
+                        merges=planned.merges,
+                    )
+                except BaseException:
+                    self._cache = None  # advanced past a chunk that was not stored
+                    raise
+                self.generations.committed(*part.generation)
+                if self._cache is not None:
+                    self._cache.faces.update(planned.faces)
+                took = time.monotonic() - started
+            new = set(part.inserted_keys)
+            folded = sum(1 for i in planned.items if i.duplicate_of is not None and i.post.key in new)
+            report = _merge(report, dataclasses.replace(part, folded=folded))  # for the collect report
+            if took > SLOW_CHUNK_SECONDS:
+                log.warning(
+                    "ingest.slow event=%s source=%s chunk=%d/%d posts=%d seconds=%.1f",
+                    self.event.slug, source_id, n, len(chunks), len(chunk), took,
                 )
-            except BaseException:
-                self._cache = None  # advanced past a batch that was not stored
-                raise
-            self.generations.committed(*report.generation)
-            if self._cache is not None:
-                self._cache.faces.update(planned.faces)
         if deleted and platform is not None:
-            removed = self.storage.remove_at_source(self.event_id, [PostKey(platform, d) for d in deleted])
+            removed = self.remove_deleted([PostKey(platform, d) for d in deleted])
             log.info("source.deletions event=%s removed=%d", self.event.slug, removed)
         return report
+
+    def _bounded(self, posts: Sequence[Post]) -> list[Post]:
+        out = [bound_post(p) for p in posts]
+        cut = [p.key for p, b in zip(posts, out, strict=True) if p is not b]
+        if cut:
+            log.info("post.bounded event=%s count=%d first=%s", self.event.slug, len(cut), cut[0])
+        return out
+
+    def remove_deleted(self, keys: Sequence[PostKey]) -> int:
+        """Posts deleted at their source; a card whose face goes is fronted by its next copy,
+        shown only if the moderation rules approve that copy (storage/deletions.py)."""
+        now = self.clock()
+        found = self.storage.ingest_context(self.event_id, [], self._counts_since(now))
+        ctx = self._moderation_context(now, found)
+        with self._lock:
+            self._cache = None  # a deleted face hands its card to a copy: the kept faces are stale
+            return self.storage.remove_at_source(self.event_id, keys,
+                                                 decide=lambda post: moderate(post, self.policy, ctx))
 
     # ---- deciding ----------------------------------------------------------------------------
 
     def plan(self, posts: Sequence[Post], hashes: dict[PostKey, list[int]] | None = None) -> Planned:
-        """The plan for a batch, without storing it (and without moving the in-memory index)."""
+        """The plan for the next chunk to store. Call it holding the event's lock, and store what it
+        returns: it moves the kept index past the chunk (ingest() drops the index if storing fails)."""
         if hashes is None:
             hashes = self._photo_hashes(posts)
-        with self._lock:
-            return self._plan(posts, hashes, advance=False)
+        return self._plan(posts, hashes, advance=True)
 
     def _plan(self, posts: Sequence[Post], hashes: dict[PostKey, list[int]], *, advance: bool) -> Planned:
         if not posts:
             return Planned((), {})
         now = self.clock()
-        counts_since = now - timedelta(seconds=self.policy.per_author_window) if self.policy.per_author_cap else None
+        counts_since = self._counts_since(now)
         videos = sorted({m.video_key for p in posts for m in p.media if m.video_key})
         found = self.storage.ingest_context(self.event_id, [p.key for p in posts], counts_since, videos)
         cache = self._stored(posts, found)
@@ -198,6 +295,10 @@ class Ingestor:
             for url, h in self._media_hashes(post, hashes)
         }
         return Planned(plan.items, hex_hashes, plan.merges, plan.faces)
+
+    def _counts_since(self, now: datetime) -> datetime | None:
+        """Since when approved posts count towards the per-author cap (None: no cap, no need to count)."""
+        return now - timedelta(seconds=self.policy.per_author_window) if self.policy.per_author_cap else None
 
     def _stored(self, posts: Sequence[Post], found: IngestContext) -> _Cache:
         """The in-memory index, rebuilt from storage when it cannot be trusted or does not reach back far enough."""

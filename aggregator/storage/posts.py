@@ -44,7 +44,12 @@ def insert_for(conn: Connection) -> Any:
     return postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
 
 
-def upsert_author(conn: Connection, author: Author, now: datetime) -> int:
+def upsert_author(conn: Connection, author: Author, seen_at: datetime) -> int:
+    """The author's row id; the profile (name, avatar...) is replaced only by one from a newer post.
+
+    `seen_at` is the time of the post the profile came from (stored as authors.updated_at): a
+    collector delivering an old post late must not roll back a renamed account or a new avatar.
+    """
     values = {
         "platform": author.platform.value,
         "external_id": author.external_id,
@@ -53,14 +58,22 @@ def upsert_author(conn: Connection, author: Author, now: datetime) -> int:
         "avatar_url": author.avatar_url,
         "profile_url": author.profile_url,
         "bot": author.bot,
-        "updated_at": now,
+        "updated_at": seen_at,
     }
     stmt = insert_for(conn)(authors).values(**values)
     stmt = stmt.on_conflict_do_update(
         index_elements=["platform", "external_id"],
         set_={k: stmt.excluded[k] for k in ("handle", "name", "avatar_url", "profile_url", "bot", "updated_at")},
+        where=authors.c.updated_at <= stmt.excluded.updated_at,
     ).returning(authors.c.id)
-    return int(conn.execute(stmt).scalar_one())
+    found = conn.execute(stmt).scalar_one_or_none()
+    if found is None:  # a newer profile is stored: keep it
+        found = conn.execute(
+            select(authors.c.id).where(
+                authors.c.platform == author.platform.value, authors.c.external_id == author.external_id
+            )
+        ).scalar_one()
+    return int(found)
 
 
 def _platforms(keys: Iterable[PostKey]) -> list[str]:
@@ -279,28 +292,45 @@ def _chain(state: _Batch, post_id: int) -> list[int]:
     return chain
 
 
-def _upsert_authors(conn: Connection, found: Iterable[Author], now: datetime) -> dict[tuple[str, str], int]:
-    """Each author of the batch once, in one statement; (platform, external id) -> author id."""
-    unique = {(a.platform.value, a.external_id): a for a in found}
-    if not unique:
+def _upsert_authors(conn: Connection, found: Iterable[Post], now: datetime) -> dict[tuple[str, str], int]:
+    """Each author of the batch once, in one statement; (platform, external id) -> author id.
+
+    The profile comes from the author's newest post of the batch and replaces the stored one only
+    if that post is newer than the one it came from (see upsert_author).
+    """
+    newest: dict[tuple[str, str], Post] = {}
+    for post in found:
+        key = (post.author.platform.value, post.author.external_id)
+        if key not in newest or post.created_at > newest[key].created_at:
+            newest[key] = post
+    if not newest:
         return {}
     stmt = insert_for(conn)(authors)
     stmt = stmt.on_conflict_do_update(
         index_elements=["platform", "external_id"],
         set_={k: stmt.excluded[k] for k in ("handle", "name", "avatar_url", "profile_url", "bot", "updated_at")},
+        where=authors.c.updated_at <= stmt.excluded.updated_at,
     ).returning(authors.c.id, authors.c.platform, authors.c.external_id)
     rows = conn.execute(stmt, [
         {"platform": a.platform.value, "external_id": a.external_id, "handle": a.handle, "name": a.name,
-         "avatar_url": a.avatar_url, "profile_url": a.profile_url, "bot": a.bot, "updated_at": now}
-        for _, a in sorted(unique.items())
+         "avatar_url": a.avatar_url, "profile_url": a.profile_url, "bot": a.bot,
+         "updated_at": min(p.created_at, now)}
+        for _, p in sorted(newest.items(), key=lambda kv: kv[0]) for a in (p.author,)
     ])
-    return {(r.platform, r.external_id): int(r.id) for r in rows}
+    out = {(r.platform, r.external_id): int(r.id) for r in rows}
+    kept = sorted({ext for key, ext in [(k, k[1]) for k in newest] if key not in out})
+    for part in _chunks(kept):  # a newer profile is stored: the update was skipped, so no row came back
+        for r in conn.execute(select(authors.c.id, authors.c.platform, authors.c.external_id).where(
+                authors.c.platform.in_(sorted({p for p, _ in newest})), authors.c.external_id.in_(part))):
+            if (r.platform, r.external_id) in newest:
+                out.setdefault((r.platform, r.external_id), int(r.id))
+    return out
 
 
 def _insert_all(conn: Connection, state: _Batch, source_id: int | None, items: list[IngestItem],
                 hashes: dict[str, str], created_by: int | None) -> list[PostKey]:
     """New posts in a few multi-row statements: faces first, then what folds into them."""
-    author_ids = _upsert_authors(conn, (it.post.author for it in items), state.now)
+    author_ids = _upsert_authors(conn, (it.post for it in items), state.now)
     later = {it.post.key for it in items}
     inserted: list[PostKey] = []
     todo = items
@@ -522,7 +552,8 @@ def hydrate(conn: Connection, rows: Sequence[Any]) -> list[StoredPost]:
             )
         for c in conn.execute(
             select(posts.c.canonical_id, posts.c.platform, posts.c.url)
-            .where(posts.c.canonical_id.in_(part), posts.c.dup_kind != "repost")
+            .where(posts.c.canonical_id.in_(part), posts.c.dup_kind != "repost",
+                   posts.c.status == Status.DUPLICATE.value)  # a copy deleted at its source is no link
             .order_by(posts.c.id)
         ):
             copies_by[c.canonical_id].append((Platform(c.platform), c.url))
@@ -707,40 +738,3 @@ def approved_counts_by_author(conn: Connection, event_id: int, since: datetime) 
         .group_by(authors.c.platform, authors.c.external_id)
     )
     return {(p, e): int(n) for p, e, n in rows}
-
-
-def remove_at_source(conn: Connection, event_id: int, keys: Sequence[PostKey], reason: str,
-                     now: datetime) -> int:
-    """Posts deleted at their source: status removed, a tombstone, and a retraction for the walls."""
-    removed = 0
-    for key in keys:
-        row = conn.execute(select(posts.c.id, posts.c.status).where(
-            posts.c.event_id == event_id, posts.c.platform == key.platform.value,
-            posts.c.external_id == key.external_id)).first()
-        stmt = insert_for(conn)(tombstones).values(
-            event_id=event_id, platform=key.platform.value, external_id=key.external_id, reason=reason,
-            created_at=now).on_conflict_do_nothing()
-        conn.execute(stmt)
-        if row is None or row.status == Status.REMOVED.value:
-            continue
-        conn.execute(update(posts).where(posts.c.id == row.id).values(
-            status=Status.REMOVED.value, status_rule=reason, status_detail="", updated_at=now, pinned=False,
-            featured=False))
-        conn.execute(moderation_decisions.insert().values(
-            post_id=row.id, status=Status.REMOVED.value, rule=reason, detail="", decided_at=now))
-        if row.status == Status.APPROVED.value:
-            live.append(conn, event_id, "post.retracted", row.id, now)
-        removed += 1
-    return removed
-
-
-def recheck_candidates(conn: Connection, event_id: int, source_id: int, since: datetime, limit: int) -> list[str]:
-    """External ids of a source's recent shown or held posts, newest first: worth asking about deletions."""
-    rows = conn.execute(
-        select(posts.c.external_id)
-        .where(posts.c.event_id == event_id, posts.c.source_id == source_id, posts.c.created_at >= since,
-               posts.c.status.in_([Status.APPROVED.value, Status.PENDING.value]))
-        .order_by(posts.c.created_at.desc(), posts.c.id.desc())
-        .limit(limit)
-    )
-    return [r.external_id for r in rows]
