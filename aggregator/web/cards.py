@@ -112,7 +112,8 @@ def playable_video(url: str | None, platform: Platform | str) -> str | None:
     return href if path.endswith(VIDEO_FILE_SUFFIXES) else None
 
 
-_LINK_TEXT = re.compile(r"(<a\b[^>]*>)(https?://[^<]+)(</a>)", re.I)
+_TAG_OR_TEXT = re.compile(r"(<[^>]*>)|([^<]+)")
+_BARE_URL = re.compile(r"https?://[^\s<>\"']+[^\s<>\"'.,;:!?)]", re.I)
 
 
 def short_link_text(url: str, limit: int = 32) -> str:
@@ -124,12 +125,20 @@ def short_link_text(url: str, limit: int = 32) -> str:
 
 
 def short_links(html: str) -> Markup:
-    """Sanitised card HTML with each link whose text is a bare URL shown as a short domain and path.
-    Only the link text changes (unescaped, shortened, escaped again); tags and hrefs stay as sanitised."""
+    """Sanitised card HTML with every bare URL in its text (a link's text, or plain text) shown as a short
+    domain and path. Only text changes (unescaped, shortened, escaped again); tags and hrefs stay as sanitised."""
     def shorten(m: re.Match[str]) -> str:
-        return m.group(1) + str(escape(short_link_text(unescape(m.group(2))))) + m.group(3)
+        return short_link_text(m.group(0))
 
-    return Markup(_LINK_TEXT.sub(shorten, html))  # noqa: S704 - input is sanitised HTML; the new text is escaped
+    out: list[str] = []
+    for tag, text in _TAG_OR_TEXT.findall(html):
+        if tag:
+            out.append(tag)
+        elif "://" in text:
+            out.append(str(escape(_BARE_URL.sub(shorten, unescape(text)))))
+        else:
+            out.append(text)
+    return Markup("".join(out))  # noqa: S704 - tags as sanitised on ingest; the text is escaped again
 
 
 def seconds_until(value: datetime | None, now: datetime) -> str:
