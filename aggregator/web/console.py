@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from starlette.datastructures import UploadFile
+from starlette.datastructures import FormData, UploadFile
 
 from aggregator.config import WALL_MODES, WallSettings
 from aggregator.pipeline.moderate import RULES
@@ -383,7 +383,11 @@ def _current_slides(request: Request, ev: EventRecord, name: str) -> list[dict[s
 @router.post("/console/{slug}/wall/slides", dependencies=[Depends(verify_csrf)])
 async def add_slide(request: Request, slug: str, user: AsOrganiser) -> Response:
     """An organiser slide: an uploaded image (re-encoded like reporters' photos) and a line of text."""
-    form = await request.form()
+    async with request.form(max_files=1) as form:  # closes the uploaded file's temporary copy
+        return await _add_slide(request, slug, user, form)
+
+
+async def _add_slide(request: Request, slug: str, user: User, form: FormData) -> Response:
     ev = await asyncio.to_thread(_event, request, slug)
     name = _wall_name(request, ev, str(form.get("wall") or ""))
     text = " ".join(str(form.get("text") or "").split())[:200]

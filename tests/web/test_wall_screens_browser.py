@@ -73,7 +73,8 @@ ON_SCREEN = """() => {
   return [...document.querySelectorAll('[data-pool] > article')].filter(a => a.offsetParent !== null).map(a => {
     const r = a.getBoundingClientRect();
     const kids = [...a.children].filter(c => c.offsetParent !== null).map(c => c.getBoundingClientRect());
-    const spill = kids.some(k => k.top < r.top - 1 || k.bottom > r.bottom + 1 || k.left < r.left - 1 || k.right > r.right + 1);
+    const spill = kids.some(k => k.top < r.top - 1 || k.bottom > r.bottom + 1
+                                 || k.left < r.left - 1 || k.right > r.right + 1);
     const text = a.querySelector(':scope > .card__text');
     const hidden = text && text.scrollHeight > text.clientHeight + 2;
     return {id: Number(a.dataset.postId), top: r.top, left: r.left, bottom: r.bottom, right: r.right,
