@@ -126,7 +126,22 @@
     return el.offsetParent !== null || getComputedStyle(el).position === "fixed";
   }
 
+  function overflowing(card) {
+    return card.scrollHeight > card.clientHeight + 1;
+  }
+
   function fitCard(card) {
+    card.classList.remove("is-tight", "is-tighter");
+    fitText(card);
+    // Still too tall (a short card with a title and a photo): the photo gives way, then goes.
+    if (overflowing(card)) {
+      card.classList.add("is-tight");
+      fitText(card);
+    }
+    if (overflowing(card)) card.classList.add("is-tighter");
+  }
+
+  function fitText(card) {
     var text = card.querySelector(":scope > .card__text");
     card.classList.remove("is-clamped");
     if (!text) return;
@@ -148,7 +163,7 @@
         count++;
         if (ch !== text && ch !== media) others += ch.getBoundingClientRect().height;
       });
-      var mediaPx = media ? Math.max(inner * 0.45, 5 * lh) : 0;
+      var mediaPx = !media ? 0 : card.classList.contains("is-tight") ? 0 : Math.max(inner * 0.45, 5 * lh);
       return inner - others - gap * Math.max(0, count - 1) - mediaPx;
     }
 
@@ -310,7 +325,7 @@
     var gap = gapPx();
     var box = pool.getBoundingClientRect();
     var portrait = window.innerHeight > window.innerWidth;
-    var rows = portrait ? 1 : fitCount(box.height, 15 * k, gap);
+    var rows = portrait ? 1 : fitCount(box.height, 18 * k, gap);
     var cols = portrait ? fitCount(box.width, 22 * k, gap) : 1;
     pool.style.setProperty("--rows", String(rows));
     pool.style.setProperty("--cols", String(cols));
@@ -572,6 +587,10 @@
     };
   }
 
+  // A picture that does not load leaves an empty frame, not its alt text over the card.
+  root.addEventListener("error", function (e) {
+    if (e.target && e.target.tagName === "IMG") e.target.classList.add("is-broken");
+  }, true);
   cards().forEach(function (c) { if (c.classList.contains("is-pinned")) pinOrder.push(idOf(c)); });
   refreshAnnouncements();
   refreshProgramme();
