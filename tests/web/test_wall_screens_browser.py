@@ -346,3 +346,22 @@ def test_on_a_phone_the_wall_is_a_newest_first_feed_with_the_navigation_and_the_
     assert qr_top > max(c["bottom"] for c in cards)
     text = page.evaluate("parseFloat(getComputedStyle(document.querySelector('.card__text')).fontSize)")
     assert text >= 16
+
+
+@pytest.mark.parametrize("reduce", [False, True])
+def test_a_new_card_fades_in_calmly_and_not_at_all_under_reduced_motion(
+        live_server: LiveServer, browser_page: Any, reduce: bool) -> None:
+    storage, event_id = live_server.storage, live_server.event_id
+    seed_day(storage, event_id, 6)
+    page = browser_page
+    page.emulate_media(reduced_motion="reduce" if reduce else "no-preference")
+    page.set_viewport_size({"width": 1920, "height": 1080})
+    open_wall(page, live_server)
+    post = make_post(500, text="Fresh from the hall", minutes=500)
+    storage.ingest(event_id, None, [approved(post)], None)
+    pid = storage.post_by_key(event_id, post.key).id  # type: ignore[union-attr]
+    page.wait_for_function(IN_VIEW, arg=pid, timeout=1000)
+    animation = page.evaluate(
+        "id => getComputedStyle(document.querySelector(`article[data-post-id='${id}']`)).animationName", pid)
+    assert animation == ("none" if reduce else "card-in")
+    assert reading_order(page.evaluate(ON_SCREEN))[0] == pid
