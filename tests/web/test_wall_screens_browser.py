@@ -87,7 +87,7 @@ ON_SCREEN = """() => {
 def reading_order(cards: list[dict[str, Any]]) -> list[int]:
     rows: list[list[dict[str, Any]]] = []
     for c in sorted(cards, key=lambda c: (c["top"], c["left"])):
-        if rows and abs(rows[-1][0]["top"] - c["top"]) < 2:
+        if rows and abs(rows[-1][0]["top"] - c["top"]) < 20:  # an arriving card is a little scaled down
             rows[-1].append(c)
         else:
             rows.append([c])
