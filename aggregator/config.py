@@ -201,7 +201,9 @@ class WallSettings(_Model):
     show_media: bool = Field(True, description="Show photos and video posters on cards.")
     reduced_motion: bool = Field(False, description="No animations (also follows the viewer's OS setting).")
     high_contrast: bool = Field(False, description="High-contrast colours.")
-    spotlight_seconds: int = Field(12, ge=3, description="Seconds each featured post stays in the spotlight.")
+    spotlight_seconds: int = Field(
+        12, ge=3, description="Kept so older files still load; the spotlight now turns every dwell_seconds."
+    )
     embed_origins: tuple[str, ...] = Field((), description="Origins allowed to frame the embeds.")
     mode: WallMode = Field(
         "grid", description="grid (newest first, top left), spotlight (one large post and a strip of the next), "

@@ -179,8 +179,19 @@
   }
 
   function fitAll() {
-    cards().forEach(function (c) { if (!c.classList.contains("is-off")) fitCard(c); });
-    Array.prototype.forEach.call(stage.querySelectorAll("article"), fitCard);
+    // Only cards new to their slot or whose slot changed size: read every size first, then write,
+    // so an arrival costs one layout per new card, not one per card on screen.
+    var todo = [];
+    var list = cards().filter(function (c) { return !c.classList.contains("is-off"); });
+    list = list.concat(Array.prototype.slice.call(stage.querySelectorAll("article")));
+    list.forEach(function (c) {
+      var key = c.clientWidth + "x" + c.clientHeight;
+      if (c.fitKey !== key) todo.push([c, key]);
+    });
+    todo.forEach(function (item) {
+      fitCard(item[0]);
+      item[0].fitKey = item[1];
+    });
   }
 
   // ---- which cards are on screen, where ------------------------------------------------------------
@@ -385,7 +396,9 @@
   // ---- arrivals and departures ------------------------------------------------------------------------
 
   function trim() {
-    var list = cards().filter(function (c) { return !c.classList.contains("is-pinned"); });
+    var list = cards().filter(function (c) {
+      return !c.classList.contains("is-pinned") && !c.classList.contains("is-featured"); // highlights stay
+    });
     for (var i = maxCards; i < list.length; i++) list[i].remove();
   }
 
@@ -602,8 +615,12 @@
     if (resizeTimer !== null) clearTimeout(resizeTimer);
     resizeTimer = setTimeout(function () { resizeTimer = null; layout(); }, 100);
   });
-  window.addEventListener("load", layout);
-  if (document.fonts && document.fonts.ready) document.fonts.ready.then(layout);
+  function refit() { // fonts and pictures in: every card is measured again
+    cards().forEach(function (c) { c.fitKey = null; });
+    layout();
+  }
+  window.addEventListener("load", refit);
+  if (document.fonts && document.fonts.ready) document.fonts.ready.then(refit);
   setInterval(function () { relative(); refreshProgramme(); refreshAnnouncements(); }, 15000);
   setInterval(advance, dwellMs);
   connect();

@@ -197,6 +197,9 @@ def wall_data(storage: Storage, event: EventRecord, settings: WallSettings) -> W
     featured = [p for p in storage.flagged_posts(event.id, featured=True, limit=12) if cards.wall_shows(p, settings)]
     pinned_ids = {p.id for p in pinned}
     posts = [p for p in shown if p.id not in pinned_ids][: max(0, settings.max_cards - len(pinned))]
+    # Featured posts older than the newest page stay on the page too: highlights and the spotlight use them.
+    on_page = pinned_ids | {p.id for p in posts}
+    posts += sorted((p for p in featured if p.id not in on_page), key=lambda p: (p.created_at, p.id), reverse=True)
     return WallData(seq, posts, pinned, featured)
 
 

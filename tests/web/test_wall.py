@@ -61,7 +61,7 @@ def test_empty_state_before_the_first_post(env: ConsoleEnv) -> None:
     assert "QR code: https://organiser.example/event" in resp.text
 
 
-def test_cards_newest_first_bounded_pinned_flagged(env: ConsoleEnv) -> None:
+def test_cards_newest_first_bounded_pinned_flagged_featured_kept(env: ConsoleEnv) -> None:
     s = env.storage
     s.ingest(env.event_id, None, [approved(make_post(i)) for i in range(8)] + [pending(make_post(20))], None)
     ids = {p.external_id: p.id for p in s.posts(env.event_id, PostQuery(limit=100)).posts}
@@ -69,8 +69,9 @@ def test_cards_newest_first_bounded_pinned_flagged(env: ConsoleEnv) -> None:
     s.moderate_posts(env.event_id, [pid[0]], "pin", ACTOR)
     s.moderate_posts(env.event_id, [pid[1]], "feature", ACTOR)
     html = env.client().get(f"/e/{SLUG}/wall").text
-    # Pinned first in the page (wall.js gives them the last slots), then the newest; 5 cards in all.
-    assert card_ids(html) == [str(i) for i in (pid[0], pid[7], pid[6], pid[5], pid[4])]
+    # Pinned first in the page (wall.js gives them the last slots), then the newest (5 cards), then an older
+    # featured post (a highlight for quiet moments and the spotlight).
+    assert card_ids(html) == [str(i) for i in (pid[0], pid[7], pid[6], pid[5], pid[4], pid[1])]
     classes = card_classes(html)
     assert "is-pinned" in classes[str(pid[0])] and "is-pinned" not in classes[str(pid[7])]
     assert "Post number 20" not in html  # pending posts never show

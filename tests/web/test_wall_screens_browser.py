@@ -273,7 +273,7 @@ def test_slideshow_advances_after_its_dwell_time_and_interleaves_slides(
     page.wait_for_function(f"() => ({STAGE})() !== {first!r}", timeout=5000)
     second, changed = page.evaluate(STAGE), time.monotonic()
     page.wait_for_function(f"() => ({STAGE})() !== {second!r}", timeout=5000)
-    assert 2.5 < time.monotonic() - changed < 4.0  # dwell_seconds = 3
+    assert 2.5 < time.monotonic() - changed < 5.0  # dwell_seconds = 3 (timers run late on a busy machine)
     box = page.locator("[data-stage] > *").bounding_box()
     assert box is not None and box["width"] > 1200 and box["height"] > 600  # full screen
     # A wall with organiser slides: one after every post.
