@@ -17,6 +17,7 @@ from aggregator.config import (
     EventSettings,
     ModerationSettings,
     NamedWall,
+    PrivateFetchSettings,
     ProgrammeSession,
     ServerSettings,
     Settings,
@@ -31,6 +32,7 @@ END = "<!-- END GENERATED REFERENCE -->"
 SECTIONS: list[tuple[str, type[BaseModel]]] = [
     ("Top level", Settings),
     ("`[server]`", ServerSettings),
+    ("`[server.allow_private_fetch]`", PrivateFetchSettings),
     ("`[[events]]`", EventSettings),
     ("`[[events.programme]]`", ProgrammeSession),
     ("`[[events.sources]]`", SourceSettings),

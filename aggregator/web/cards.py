@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from html import unescape
 from typing import Any
 from urllib.parse import urlsplit
@@ -23,7 +23,7 @@ from markdown_it import MarkdownIt
 from markupsafe import Markup, escape
 
 from aggregator.config import EventSettings, LoadedConfig, WallSettings
-from aggregator.pipeline.sanitise import safe_href
+from aggregator.pipeline.sanitise import safe_href, safe_url
 from aggregator.sources.video import video_from_url
 from aggregator.storage.announcements import effective_wall_settings, wall_overrides
 from aggregator.storage.records import EventRecord, SessionRecord, StoredPost
@@ -52,13 +52,7 @@ def render_markdown(text: str) -> Markup:
 
 def safe_media_url(url: str | None) -> str | None:
     """An image/video URL we may put in src/href: absolute http(s), or our own /media/ path."""
-    if not url:
-        return None
-    if url.startswith("/media/") and not url.startswith("//") and all(c.isprintable() and not c.isspace()
-                                                                       for c in url):
-        return url
-    href = safe_href(url)
-    return href if href and not href.lower().startswith("mailto:") else None
+    return safe_url(url)
 
 
 def iso(value: datetime) -> str:
@@ -79,6 +73,20 @@ def ago(value: datetime, now: datetime) -> str:
 
 def local(value: datetime, tz: str, fmt: str = "%H:%M") -> str:
     return value.astimezone(ZoneInfo(tz)).strftime(fmt)
+
+
+def event_days(event: EventRecord) -> tuple[date, date]:
+    """The event's first and last day, in its own time zone."""
+    tz = ZoneInfo(event.timezone)
+    return event.starts_at.astimezone(tz).date(), event.ends_at.astimezone(tz).date()
+
+
+def stamp(value: datetime, tz: str, days: tuple[date, date] | None) -> str:
+    """The time of day for a post of the event's day(s); the date too for any other day."""
+    here = value.astimezone(ZoneInfo(tz))
+    if days is not None and days[0] <= here.date() <= days[1]:
+        return here.strftime("%H:%M")
+    return f"{here.day} {here.strftime('%b %Y, %H:%M')}"
 
 
 def qr_svg(url: str, label: str = "QR code") -> Markup:
@@ -151,7 +159,7 @@ def prepare(env: Environment) -> Environment:
     if env.globals.get("_public_ready"):
         return env
     env.filters.update(
-        ago=ago, iso=iso, local=local, safe_media=safe_media_url, platform_name=platform_name,
+        ago=ago, iso=iso, local=local, stamp=stamp, safe_media=safe_media_url, platform_name=platform_name,
         markdown=render_markdown, video_embed=video_embed, playable_video=playable_video, short_links=short_links,
         seconds_until=seconds_until, qr=qr_svg, short_link=short_link_text,
     )
@@ -169,6 +177,7 @@ class CardContext:
     variant: str = "wall"  # wall / timeline / story / embed / permalink
     show_media: bool = True
     link_target: str = ""  # "_blank" inside embeds
+    days: tuple[date, date] | None = None  # the event's days: posts from other days show their date
     inline_video: bool = False  # wall: play platform-served video files inline (muted, looping)
 
 
