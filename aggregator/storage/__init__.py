@@ -369,10 +369,11 @@ class Storage:
             return _announcements.active(conn, event_id, now)
 
     def set_wall_options(self, event_id: int, overrides: dict[str, object],
-                         actor: _moderation.Actor) -> dict[str, object]:
-        """Validated against WallSettings (WallOptionsError names the bad option); live event `wall.options`."""
+                         actor: _moderation.Actor, wall: str = "") -> dict[str, object]:
+        """Validated against WallSettings (WallOptionsError names the bad option); live event `wall.options`.
+        `wall` names one of the event's walls ("" for its own)."""
         with self.write() as conn:
-            return _announcements.set_wall_options(conn, event_id, dict(overrides), actor, self.clock())
+            return _announcements.set_wall_options(conn, event_id, dict(overrides), actor, self.clock(), wall)
 
 
     # ---- public surfaces: stories, search, timeline ------------------------------------------------------
