@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import tomllib
+from importlib import resources
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -191,6 +192,20 @@ def _unique(values: list[str], what: str, attr: str) -> None:
 # ---------------------------------------------------------------- loading
 
 
+def builtin_scenario_names() -> tuple[str, ...]:
+    """The scenarios shipped in aggregator/sandbox/data/scenarios/ (file name without .json)."""
+    folder = resources.files("aggregator.sandbox") / "data" / "scenarios"
+    return tuple(sorted(f.name.removesuffix(".json") for f in folder.iterdir() if f.name.endswith(".json")))
+
+
+def builtin_scenario(name: str) -> Scenario:
+    """A scenario shipped with the package, read from data/scenarios/<name>.json."""
+    if name not in builtin_scenario_names():
+        raise KeyError(name)
+    with resources.as_file(resources.files("aggregator.sandbox") / "data" / "scenarios" / f"{name}.json") as p:
+        return load_scenario(p)
+
+
 def load_scenario(path: str | Path) -> Scenario:
     """Read a scenario from a .json or .toml file. Raises ScenarioError."""
     p = Path(path)
@@ -285,6 +300,43 @@ def _fields(cls: Any, d: dict[str, Any], where: str, skip: set[str] | None = Non
         else:
             raise ScenarioError(f"{where}.{key}: unsupported value {value!r}")
         out[key] = value
+    return out
+
+
+def scenario_to_dict(sc: Scenario) -> dict[str, Any]:
+    """The plain data `scenario_from_dict` reads back as an equal Scenario; defaults are left out."""
+    out: dict[str, Any] = {"name": sc.name, "hashtags": list(sc.hashtags)}
+    if sc.feed_titles:
+        out["feed_titles"] = dict(sc.feed_titles)
+    if sc.auth != Auth():
+        out["auth"] = _non_default(sc.auth)
+    if sc.instances != _default_instances():
+        out["instances"] = [_non_default(i, keep=("name",)) for i in sc.instances]
+    out["people"] = [_non_default(p, keep=("key", "name")) for p in sc.people]
+    posts = []
+    for post in sc.posts:
+        d = _non_default(post, keep=("id", "at", "platform", "author"))
+        if post.media:
+            d["media"] = [_non_default(m, keep=("kind",)) for m in post.media]
+        posts.append(d)
+    out["posts"] = posts
+    return out
+
+
+def _default_instances() -> tuple[InstanceSpec, ...]:
+    default: tuple[InstanceSpec, ...] = next(f for f in fields(Scenario) if f.name == "instances").default
+    return default
+
+
+def _non_default(obj: Any, keep: tuple[str, ...] = ()) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for f in fields(obj):
+        value = getattr(obj, f.name)
+        if f.name == "media":
+            continue
+        if f.name not in keep and value == f.default:
+            continue
+        out[f.name] = list(value) if isinstance(value, tuple) else value
     return out
 
 
