@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import json
 import tomllib
-from importlib import resources
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
+from importlib import resources
 from pathlib import Path
 from typing import Any, Literal, get_args
 
@@ -55,6 +55,9 @@ class InstanceSpec:
     domain: str = ""  # shown in acct ("user@domain"); default "<name>.social.test"
     require_auth: bool = False  # hashtag timelines need `Authorization: Bearer`
     token: str = ""  # the token accepted when require_auth; empty accepts any
+
+
+DEFAULT_INSTANCES = (InstanceSpec("a"), InstanceSpec("b"), InstanceSpec("c"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,7 +102,7 @@ class Scenario:
     hashtags: tuple[str, ...]  # the event's hashtags (informational; posts carry their own)
     people: tuple[Person, ...]
     posts: tuple[ScenarioPost, ...]
-    instances: tuple[InstanceSpec, ...] = (InstanceSpec("a"), InstanceSpec("b"), InstanceSpec("c"))
+    instances: tuple[InstanceSpec, ...] = DEFAULT_INSTANCES
     auth: Auth = field(default_factory=Auth)
     feed_titles: Mapping[str, str] = field(default_factory=dict)  # feed name -> channel title
 
@@ -310,7 +313,7 @@ def scenario_to_dict(sc: Scenario) -> dict[str, Any]:
         out["feed_titles"] = dict(sc.feed_titles)
     if sc.auth != Auth():
         out["auth"] = _non_default(sc.auth)
-    if sc.instances != _default_instances():
+    if sc.instances != DEFAULT_INSTANCES:
         out["instances"] = [_non_default(i, keep=("name",)) for i in sc.instances]
     out["people"] = [_non_default(p, keep=("key", "name")) for p in sc.people]
     posts = []
@@ -321,11 +324,6 @@ def scenario_to_dict(sc: Scenario) -> dict[str, Any]:
         posts.append(d)
     out["posts"] = posts
     return out
-
-
-def _default_instances() -> tuple[InstanceSpec, ...]:
-    default: tuple[InstanceSpec, ...] = next(f for f in fields(Scenario) if f.name == "instances").default
-    return default
 
 
 def _non_default(obj: Any, keep: tuple[str, ...] = ()) -> dict[str, Any]:
@@ -345,123 +343,4 @@ def _non_default(obj: Any, keep: tuple[str, ...] = ()) -> dict[str, Any]:
 
 def default_scenario() -> Scenario:
     """A one-day conference (after the 2014 co-production conference) that uses every feature."""
-    people = (
-        Person("fiona", "Fiona Gale", handle="fionagale", mastodon_instance="a"),
-        Person("sam", "Sam Reid 📷", handle="samreid", mastodon_instance="a"),
-        Person("amira", "أميرة حداد", handle="amirah", mastodon_instance="c"),
-        Person("noa", "נועה לוי", handle="noalevi", mastodon_instance="b"),
-        Person("lee", "Lee Morgan", handle="leemorgan", mastodon_instance="b"),
-        Person("team", "Joint Improvement Team", handle="jitscotland", youtube_channel="UCjointImprovementTeam01"),
-        Person("bot", "CoPro Bot", handle="coprobot", bot=True, mastodon_instance="c"),
-        Person("network", "Co-production Network", handle="copronet"),
-    )
-    tag = ("copro14",)
-    posts = (
-        ScenarioPost("x-welcome", 0, "x", "fiona",
-                     "Welcome to the 3rd National Co-production Conference at Pollock Halls, Edinburgh! "
-                     "Sharing our strengths, stretching our vision: 200 delegates, one day.",
-                     hashtags=tag),
-        ScenarioPost("xpost-x", 60, "x", "fiona",
-                     "Do we share a common understanding of co-production? What is needed to make it work?",
-                     hashtags=("copro14", "coproduction")),
-        ScenarioPost("xpost-mastodon", 64, "mastodon", "fiona",
-                     "Do we share a common understanding of co-production? What is needed to make it work?",
-                     hashtags=("copro14", "coproduction")),
-        ScenarioPost("xpost-bluesky", 70, "bluesky", "fiona",
-                     "Do we share a common understanding of co-production? What is needed to make it work?",
-                     hashtags=("copro14", "coproduction")),
-        ScenarioPost("x-retweet", 120, "x", "lee", repost_of="x-welcome"),
-        ScenarioPost("x-quote", 180, "x", "lee", "Great question to start the day.",
-                     hashtags=("coproduction",), quote_of="xpost-x"),
-        ScenarioPost("x-reply", 240, "x", "sam", "@fiona Thanks! The hall is packed already.",
-                     hashtags=tag, reply_to="x-welcome"),
-        ScenarioPost("x-four-photos", 300, "x", "sam", "Morning in the main hall", hashtags=tag, media=(
-            MediaSpec("photo", "Delegates taking their seats in the main hall", seed="hall-1"),
-            MediaSpec("photo", "The stage with the conference banner", seed="hall-2"),
-            MediaSpec("photo", "Graphic facilitator drawing on a wall chart", seed="hall-3", width=768, height=1024),
-            MediaSpec("photo", "Coffee queue in the foyer", seed="hall-4"),
-        )),
-        ScenarioPost("flickr-hall", 310, "flickr", "sam", "Delegates taking their seats.",
-                     hashtags=("copro14", "coproduction", "edinburgh"), title="Main hall, morning",
-                     media=(MediaSpec("photo", "Delegates taking their seats in the main hall", seed="hall-1"),)),
-        ScenarioPost("mastodon-three", 400, "mastodon", "fiona",
-                     "Open space sessions are starting now in the Prestonfield room.",
-                     hashtags=("copro14", "coproduction"), instances=("a", "b", "c")),
-        ScenarioPost("mastodon-boost", 460, "mastodon", "noa", repost_of="mastodon-three"),
-        ScenarioPost("x-deleted", 500, "x", "lee", "Oops, wrong room posted.", hashtags=tag, deleted_at=800),
-        ScenarioPost("x-video", 600, "x", "sam", "Fiona's opening in 30 seconds", hashtags=tag,
-                     media=(MediaSpec("video", "Opening remarks clip", seed="opening-clip", width=1280, height=720),)),
-        ScenarioPost("mastodon-youtube", 660, "mastodon", "noa",
-                     "Last year's keynote is worth a watch: https://www.youtube.com/watch?v=M7lc1UVf-VE",
-                     hashtags=tag, instances=("b", "a"), language="en", link_title="Keynote 2013"),
-        ScenarioPost("x-youtu-be", 700, "x", "lee", "Short explainer on co-production https://youtu.be/M7lc1UVf-VE",
-                     hashtags=tag),
-        ScenarioPost("bluesky-vimeo", 720, "bluesky", "amira",
-                     "Graphic facilitation timelapse https://vimeo.com/76979871", hashtags=tag,
-                     link_title="Graphic facilitation timelapse"),
-        ScenarioPost("mastodon-cw", 800, "mastodon", "fiona",
-                     "Our workshop on crisis support services will discuss self-harm. Support is available "
-                     "at the help desk.", hashtags=tag, content_warning="self-harm mention", sensitive=True,
-                     media=(MediaSpec("photo", "Workshop room with chairs in a circle", seed="crisis-room"),)),
-        ScenarioPost("bluesky-emoji-rtl", 840, "bluesky", "amira",
-                     "🎉 مرحبا بكم في المؤتمر! 👩🏽‍💻 @noa #مؤتمر https://example.org/برنامج", hashtags=tag,
-                     language="ar"),
-        ScenarioPost("mastodon-hebrew", 860, "mastodon", "noa", "שלום לכולם 👋🏽 מתחילים את הסדנה #סדנה",
-                     hashtags=tag, language="he", instances=("b", "a")),
-        ScenarioPost("bluesky-quote", 900, "bluesky", "lee", "This is the question of the day 👇", hashtags=tag,
-                     quote_of="xpost-bluesky",
-                     media=(MediaSpec("photo", "Slide with the three questions", seed="questions-slide"),)),
-        ScenarioPost("flickr-workshop", 930, "flickr", "sam", "Workshop on community budgets.",
-                     hashtags=("copro14", "workshop"), title="Workshop: community budgets",
-                     media=(MediaSpec("photo", "Small group around a table", seed="workshop-1"),)),
-        ScenarioPost("bluesky-reply", 960, "bluesky", "fiona", "شكرا! Thank you for coming all this way.",
-                     hashtags=tag, reply_to="bluesky-emoji-rtl"),
-        ScenarioPost("bluesky-video", 1000, "bluesky", "sam", "Open space marketplace, 20 seconds", hashtags=tag,
-                     media=(MediaSpec("video", "People posting topics on the open space wall", seed="marketplace",
-                                      width=1280, height=720, duration=20),)),
-        ScenarioPost("mastodon-edited", 1020, "mastodon", "noa", "Lunch is in the Pentland room.", hashtags=tag,
-                     edited_at=1100, edited_text="Lunch is in the John McIntyre Centre (not Pentland).",
-                     instances=("b", "a")),
-        ScenarioPost("mastodon-video", 1080, "mastodon", "sam", "The graphic facilitators at work",
-                     hashtags=tag, media=(MediaSpec("video", "Time-lapse of a wall chart", seed="wallchart",
-                                                    width=1280, height=720),)),
-        ScenarioPost("bluesky-images", 1100, "bluesky", "sam", "Study visit group photos", hashtags=tag, media=(
-            MediaSpec("photo", "Study visit group outside", seed="visit-1"),
-            MediaSpec("photo", "Study visit group inside", seed="visit-2", width=800, height=800),
-        )),
-        ScenarioPost("youtube-welcome", 1200, "youtube", "team", "Fiona Gale opens the conference.",
-                     title="Welcome and opening remarks", playlists=("PLcopro14conference2014videos01",),
-                     media=(MediaSpec("video", "Welcome and opening remarks", seed="yt-welcome",
-                                      width=1280, height=720),)),
-        ScenarioPost("bluesky-repost", 1250, "bluesky", "fiona", repost_of="bluesky-emoji-rtl"),
-        ScenarioPost("mastodon-bot", 1300, "mastodon", "bot", "Reminder: sessions restart in 5 minutes.",
-                     hashtags=tag, instances=("c", "a")),
-        ScenarioPost("mastodon-deleted", 1320, "mastodon", "lee", "Testing, ignore.", hashtags=tag,
-                     deleted_at=1500, instances=("b", "a")),
-        ScenarioPost("mastodon-unlisted", 1340, "mastodon", "fiona", "Unlisted note for speakers.",
-                     hashtags=tag, visibility="unlisted"),
-        ScenarioPost("x-french", 1400, "x", "lee", "Superbe conférence, merci à tous !", hashtags=tag,
-                     language="fr"),
-        ScenarioPost("x-unrelated", 1410, "x", "sam", "Nothing to do with the conference."),
-        ScenarioPost("youtube-workshops", 1500, "youtube", "team", "Highlights from the afternoon workshops.",
-                     title="Workshop highlights", playlists=("PLcopro14conference2014videos01",),
-                     media=(MediaSpec("video", "Workshop highlights", seed="yt-workshops",
-                                      width=1280, height=720),)),
-        ScenarioPost("blog-welcome", 1800, "feed", "network",
-                     "To kick off the day our chair shared the process of designing the event.",
-                     hashtags=("copro14",), title="Welcome and opening remarks",
-                     media=(MediaSpec("photo", "The chair at the lectern", seed="blog-chair"),)),
-        ScenarioPost("blog-together", 2400, "feed", "network",
-                     "Bringing it all together: what we learned about sharing our strengths.",
-                     hashtags=("copro14", "coproduction"), title="Bringing it all together"),
-        ScenarioPost("flickr-closing", 2500, "flickr", "sam", "Closing plenary.", hashtags=("copro14",),
-                     title="Closing plenary",
-                     media=(MediaSpec("photo", "Panel on stage", seed="closing"),)),
-    )
-    return Scenario(
-        name="3rd National Co-production Conference",
-        hashtags=("copro14", "coproduction"),
-        people=people,
-        posts=posts,
-        feed_titles={"blog": "Co-production Network blog"},
-    )
+    return builtin_scenario("default")

@@ -51,10 +51,3 @@ def test_an_unknown_builtin_name_is_a_key_error() -> None:
     with pytest.raises(KeyError):
         builtin_scenario("no-such-day")
 
-
-def test_the_data_files_equal_the_python_builders() -> None:  # removed with the Python data
-    from aggregator.sandbox.scenario import default_scenario
-    from aggregator.sandbox.scenarios.coproduction import coproduction_day
-
-    assert builtin_scenario("default") == default_scenario()
-    assert builtin_scenario("coproduction") == coproduction_day()

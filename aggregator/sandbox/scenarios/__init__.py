@@ -1,21 +1,31 @@
 """Built-in sandbox scenarios, selectable by name (`aggregator sandbox --scenario coproduction`).
 
-    SCENARIOS["default"]()       the small feature-by-feature scenario (scenario.default_scenario)
+    SCENARIOS["default"]()       the small feature-by-feature scenario
     SCENARIOS["coproduction"]()  a whole conference day, ~600 posts (scenarios/coproduction.py)
+
+Each is a data file, aggregator/sandbox/data/scenarios/<name>.json: a new
+file there is a new built-in name (docs/sandbox.md describes the format).
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from pathlib import Path
 
-from aggregator.sandbox.scenario import Scenario, ScenarioError, default_scenario, load_scenario
+from aggregator.sandbox.scenario import (
+    Scenario,
+    ScenarioError,
+    builtin_scenario,
+    builtin_scenario_names,
+    default_scenario,
+    load_scenario,
+)
 from aggregator.sandbox.scenarios.coproduction import coproduction_day, expected_catch_reasons, expected_caught
 
 DEMO_SCENARIO = "coproduction"  # the day `aggregator demo` replays; config/demo.toml is written for it
 SCENARIOS: dict[str, Callable[[], Scenario]] = {
-    "default": default_scenario,
-    "coproduction": coproduction_day,
+    name: functools.partial(builtin_scenario, name) for name in builtin_scenario_names()
 }
 
 
