@@ -2,19 +2,19 @@
 
 Routes map a path (without query) to a Reply, a list of Replies (served in
 order, the last one repeating) or a function of the request. Every request is
-recorded so tests can assert what the collector sent.
+recorded so tests can assert what the collector sent. It runs on the sandbox's
+loopback server (aggregator/sandbox/http.py), so there is one HTTP plumbing.
 """
 
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import TracebackType
-from urllib.parse import parse_qs, urlsplit
+
+from aggregator.sandbox.http import Request, Response, SandboxHTTPServer
 
 
 @dataclass
@@ -52,56 +52,38 @@ class Reply:
 Route = Reply | list[Reply] | Callable[[Seen], Reply]
 
 
+class _Stopped(Exception):
+    """The server stopped while a reply was being delayed."""
+
+
 class LocalServer:
     def __init__(self) -> None:
         self.routes: dict[str, Route] = {}
         self.seen: list[Seen] = []
-        self.stop = threading.Event()
-        owner = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.0"
-
-            def log_message(self, format: str, *args: object) -> None:
-                pass
-
-            def _serve(self) -> None:
-                parts = urlsplit(self.path)
-                length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length) if length else b""
-                seen = Seen(self.command, parts.path, parse_qs(parts.query), dict(self.headers.items()), body)
-                owner.seen.append(seen)
-                reply = owner._reply(seen)
-                if reply.delay and owner.stop.wait(reply.delay):
-                    return
-                self.send_response(reply.status)
-                for k, v in reply.headers.items():
-                    self.send_header(k, v)
-                chunks: Iterable[bytes]
-                if isinstance(reply.body, bytes):
-                    if reply.content_length:
-                        self.send_header("Content-Length", str(len(reply.body)))
-                    chunks = [reply.body]
-                else:
-                    chunks = reply.body()
-                self.end_headers()
-                try:
-                    for chunk in chunks:
-                        if owner.stop.is_set():
-                            return
-                        self.wfile.write(chunk)
-                        self.wfile.flush()
-                        if reply.chunk_delay and owner.stop.wait(reply.chunk_delay):
-                            return
-                except (BrokenPipeError, ConnectionResetError):
-                    return
-
-            do_GET = _serve
-            do_POST = _serve
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
+        self.httpd = SandboxHTTPServer(("127.0.0.1", 0), self._app)
+        self.stop = self.httpd.stopping
         self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
+
+    def _app(self, req: Request) -> Response:
+        seen = Seen(req.method, req.path, {k: list(v) for k, v in req.query.items()}, dict(req.headers.items()),
+                    req.body)
+        self.seen.append(seen)
+        reply = self._reply(seen)
+        if reply.delay and self.stop.wait(reply.delay):
+            raise _Stopped
+        headers = list(reply.headers.items())
+        if isinstance(reply.body, bytes) and reply.content_length and not reply.chunk_delay:
+            return Response(reply.status, reply.body, content_type="", headers=headers)
+        chunks: Iterable[bytes] = [reply.body] if isinstance(reply.body, bytes) else reply.body()
+        length = len(reply.body) if isinstance(reply.body, bytes) and reply.content_length else None
+        return Response(reply.status, content_type="", headers=headers, stream=self._trickle(chunks, reply.chunk_delay),
+                        length=length)
+
+    def _trickle(self, chunks: Iterable[bytes], delay: float) -> Iterator[bytes]:
+        for chunk in chunks:
+            yield chunk
+            if delay and self.stop.wait(delay):
+                return
 
     def _reply(self, seen: Seen) -> Reply:
         route = self.routes.get(seen.path)
@@ -128,8 +110,5 @@ class LocalServer:
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        self.stop.set()
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        self.httpd.stop()
         self.thread.join(timeout=5)
-        time.sleep(0)
