@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import random
 import threading
-import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -15,6 +14,7 @@ from aggregator.sources.base import RateLimited, SourceContext, SourceError
 from aggregator.storage import Storage
 from aggregator.types import Cursor, FetchResult, IngestReport
 from tests.factories import EVENT_START, make_post, make_settings, migrated_storage
+from tests.waiting import wait_until
 
 NOW = EVENT_START + timedelta(hours=1)
 
@@ -122,10 +122,11 @@ def test_one_source_never_runs_twice_at_once(tmp_path: Path) -> None:
     clock = FakeClock(NOW)
     gate = threading.Event()
     with migrated_storage(f"sqlite:///{tmp_path}/s.db", clock=clock) as storage:
-        runner = _runner(storage, ScriptedCollector([], gate), clock)
+        collector = ScriptedCollector([], gate)
+        runner = _runner(storage, collector, clock)
         t = threading.Thread(target=runner.run)
         t.start()
-        time.sleep(0.1)
+        wait_until(lambda: collector.cursors, what="the first run to reach fetch")
         assert runner.run().error == "already running"
         gate.set()
         t.join(5)
@@ -157,9 +158,7 @@ def test_a_stalled_source_does_not_delay_another(tmp_path: Path) -> None:
         scheduler = Scheduler(runners, rng=random.Random(3))
         scheduler.start()
         try:
-            deadline = time.monotonic() + 8
-            while "fine" not in ran and time.monotonic() < deadline:
-                time.sleep(0.05)
+            wait_until(lambda: "fine" in ran, timeout=8, what="the other source to run")
         finally:
             gate.set()
             scheduler.stop()

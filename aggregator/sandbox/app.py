@@ -295,6 +295,10 @@ class Sandbox:
             thread.join(5)
         self._server = self._thread = None
 
+    def open_connections(self) -> int:
+        """Connections being served now; tests wait on it instead of sleeping."""
+        return self._server.open_connections() if self._server is not None else 0
+
     def __enter__(self) -> Sandbox:
         self.start()
         return self

@@ -192,6 +192,11 @@ class SandboxHTTPServer(ThreadingHTTPServer):
     def handle_error(self, request: Any, client_address: Any) -> None:
         pass
 
+    def open_connections(self) -> int:
+        """Connections being served now (a stalled request counts until stop() ends it)."""
+        with self._conns_lock:
+            return len(self._conns)
+
     def stop(self, timeout: float = 5.0) -> None:
         """Stop accepting, interrupt stalls, close open connections, join handler threads."""
         self.stopping.set()

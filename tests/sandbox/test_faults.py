@@ -13,6 +13,7 @@ import requests
 
 from aggregator.sandbox import Fault, Sandbox
 from tests.corpora import XML_ATTACKS
+from tests.waiting import wait_until
 
 from .conftest import X_TOKEN
 
@@ -97,9 +98,10 @@ def test_stall_times_out_the_client_and_stop_interrupts_it(sandbox: Sandbox) -> 
         except requests.RequestException as exc:
             errors.append(exc)
 
+    before = sandbox.open_connections()  # the timed-out request above is still stalled
     t = threading.Thread(target=stalled)
     t.start()
-    time.sleep(0.2)
+    wait_until(lambda: sandbox.open_connections() > before, what="the second request to stall")
     t0 = time.monotonic()
     sandbox.stop()
     t.join(10)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -15,6 +14,7 @@ from aggregator.storage.leader import LeaderLock
 from aggregator.types import Cursor, FetchResult, IngestReport
 from tests.conftest import pg_base_url
 from tests.factories import make_settings, migrated_storage
+from tests.waiting import wait_until
 
 
 def test_one_leader_at_a_time(db_url: str) -> None:
@@ -80,17 +80,13 @@ def test_a_standby_scheduler_takes_over(db_url: str, tmp_path: Path) -> None:
 
         (one, c1), (two, c2) = scheduler(), scheduler()
         one.start()
-        time.sleep(0.3)
+        wait_until(lambda: one.collecting, what="the first scheduler to lead")
         two.start()
         try:
-            deadline = time.monotonic() + 6
-            while c1.calls == 0 and time.monotonic() < deadline:
-                time.sleep(0.05)
+            wait_until(lambda: c1.calls > 0, timeout=6, what="the leader to collect")
             assert c1.calls >= 1 and c2.calls == 0 and one.collecting and not two.collecting
             one.stop()  # the leader goes away
-            deadline = time.monotonic() + 6
-            while c2.calls == 0 and time.monotonic() < deadline:
-                time.sleep(0.05)
+            wait_until(lambda: c2.calls > 0, timeout=6, what="the standby to take over")
             assert two.collecting and c2.calls >= 1
         finally:
             one.stop()

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from aggregator.web.public import SharedMessages
+from tests.waiting import wait_until
 
 
 def test_concurrent_walls_share_one_computation() -> None:
@@ -25,7 +26,7 @@ def test_concurrent_walls_share_one_computation() -> None:
     shared = SharedMessages(ttl=5)
     with ThreadPoolExecutor(50) as pool:
         futures = [pool.submit(shared.get, (1, 7), make) for _ in range(50)]
-        time.sleep(0.1)
+        wait_until(lambda: calls == 1, what="the first caller to start computing")
         gate.set()
         results = [f.result() for f in futures]
     assert calls == 1 and all(r == {"kind": "post.approved", "post_id": 1} for r in results)

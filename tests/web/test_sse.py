@@ -4,6 +4,7 @@ cards are fetched at send time."""
 from __future__ import annotations
 
 import json
+import threading
 from dataclasses import replace
 from typing import Any
 
@@ -20,12 +21,17 @@ ACTOR = Actor(None, "test")
 
 
 def read_events(base: str, n: int, params: dict[str, str] | None = None,
-                headers: dict[str, str] | None = None) -> list[dict[str, Any]]:
-    """The first n SSE messages (id + parsed data); comments and pings are skipped."""
+                headers: dict[str, str] | None = None, connected: threading.Event | None = None,
+                ) -> list[dict[str, Any]]:
+    """The first n SSE messages (id + parsed data); comments and pings are skipped.
+
+    `connected` is set once the stream has answered (for tests that write after connecting)."""
     out: list[dict[str, Any]] = []
     current: dict[str, Any] = {}
     with httpx.stream("GET", f"{base}/e/{SLUG}/live", params=params, headers=headers, timeout=5) as resp:
         assert resp.status_code == 200
+        if connected is not None:
+            connected.set()
         assert resp.headers["content-type"].startswith("text/event-stream")
         assert resp.headers["cache-control"] == "no-store"
         for line in resp.iter_lines():
@@ -68,20 +74,18 @@ def test_replay_after_a_seq_sends_current_cards_and_bare_retractions(live_server
 
 
 def test_live_rows_arrive_after_connecting(live_server: LiveServer) -> None:
-    import threading
-    import time
-
     storage, event_id = live_server.storage, live_server.event_id
     start = storage.last_live_seq()
+    connected = threading.Event()
 
     def later() -> None:
-        time.sleep(0.3)
+        assert connected.wait(10)
         storage.ingest(event_id, None, [approved(make_post(5))], None)
         [post] = storage.posts(event_id, PostQuery()).posts
         storage.moderate_posts(event_id, [post.id], "feature", ACTOR)
 
     threading.Thread(target=later).start()
-    events = read_events(live_server, 2, params={"after": str(start)})
+    events = read_events(live_server, 2, params={"after": str(start)}, connected=connected)
     assert [e["data"]["kind"] for e in events] == ["post.approved", "post.featured"]
     assert events[1]["data"]["featured"] is True
     assert "is-featured" in events[1]["data"]["html"]
