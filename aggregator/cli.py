@@ -14,44 +14,12 @@ from datetime import datetime
 from importlib import resources
 from pathlib import Path
 
-from sqlalchemy.engine import make_url
-
 from aggregator import __version__
-from aggregator.config import ConfigError, LoadedConfig, load_config
-from aggregator.storage import Storage, StorageError
+from aggregator.cli_common import UsageError, add_config_arg, load_from_args, open_storage, safe_url
+from aggregator.config import ConfigError
+from aggregator.storage import StorageError
 
 Handler = Callable[[argparse.Namespace], int]
-
-
-class UsageError(Exception):
-    """Wrong arguments; exit 2."""
-
-
-def _add_config_arg(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--config",
-        metavar="FILE",
-        help="event configuration (TOML); default: $AGGREGATOR_CONFIG",
-    )
-
-
-def _load(args: argparse.Namespace) -> LoadedConfig:
-    return load_config(getattr(args, "config", None))
-
-
-def open_storage(cfg: LoadedConfig, migrate: bool = True) -> Storage:
-    """The configured database, migrated to the newest schema and in step with the config."""
-    from aggregator.storage.migrate import upgrade
-
-    storage = Storage(cfg.database_url)
-    if migrate:
-        upgrade(storage.engine)
-        storage.sync_config(cfg.settings)
-    return storage
-
-
-def safe_url(url: str) -> str:
-    return make_url(url).render_as_string(hide_password=True)
 
 
 # ---- commands -------------------------------------------------------------------------------------------
@@ -69,7 +37,7 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 
 def cmd_check_config(args: argparse.Namespace) -> int:
-    cfg = _load(args)
+    cfg = load_from_args(args)
     s = cfg.settings
     print(f"config: {cfg.path}")
     print(f"database: {safe_url(cfg.database_url)}")
@@ -96,7 +64,7 @@ def cmd_check_config(args: argparse.Namespace) -> int:
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
-    cfg = _load(args)
+    cfg = load_from_args(args)
     from aggregator.storage.migrate import current
 
     storage = open_storage(cfg)
@@ -118,7 +86,7 @@ def cmd_collect(args: argparse.Namespace) -> int:
     from aggregator.runtime import build_collection
     from aggregator.scheduler import collect_once
 
-    cfg = _load(args)
+    cfg = load_from_args(args)
     storage = open_storage(cfg)
     collection = build_collection(cfg, storage, only=args.source)
     try:
@@ -149,7 +117,7 @@ def cmd_collect(args: argparse.Namespace) -> int:
 
 
 def cmd_sources(args: argparse.Namespace) -> int:
-    cfg = _load(args)
+    cfg = load_from_args(args)
     storage = open_storage(cfg)
     try:
         for ev in storage.events():
@@ -193,7 +161,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from aggregator.scheduler import Scheduler
     from aggregator.web.app import create_app
 
-    cfg = _load(args)
+    cfg = load_from_args(args)
     storage = open_storage(cfg)
     collection = build_collection(cfg, storage) if not args.no_collect else None
     from aggregator.storage.leader import LeaderLock
@@ -232,21 +200,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=cmd_init)
 
     p = sub.add_parser("check-config", help="validate a configuration file and summarise it")
-    _add_config_arg(p)
+    add_config_arg(p)
     p.set_defaults(handler=cmd_check_config)
 
     p = sub.add_parser("migrate", help="create or upgrade the database schema and load the config's events")
-    _add_config_arg(p)
+    add_config_arg(p)
     p.set_defaults(handler=cmd_migrate)
 
     p = sub.add_parser("collect", help="run every enabled source once and print what each stored")
-    _add_config_arg(p)
+    add_config_arg(p)
     p.add_argument("--once", action="store_true", help="run each source once, then exit (required)")
     p.add_argument("--source", metavar="NAME", help="only this source (NAME or EVENT/NAME)")
     p.set_defaults(handler=cmd_collect)
 
     p = sub.add_parser("sources", help="show each source's health: last success, last error, next run")
-    _add_config_arg(p)
+    add_config_arg(p)
     p.set_defaults(handler=cmd_sources)
 
     p = sub.add_parser("sandbox", help="serve loopback fakes of every platform's API (for tests and demos)")
@@ -277,7 +245,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_user_commands(sub)
 
     p = sub.add_parser("serve", help="serve the wall, timeline, console and API, and collect on schedule")
-    _add_config_arg(p)
+    add_config_arg(p)
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=8000, help="port (default 8000)")
     p.add_argument("--no-collect", action="store_true", help="serve only; do not run the scheduler")

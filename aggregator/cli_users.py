@@ -12,12 +12,12 @@ import getpass
 import sys
 from typing import Any
 
+from aggregator.cli_common import UsageError, add_config_arg, load_from_args, open_storage
 from aggregator.storage.schema import ROLES
 
 
 def add_user_commands(subparsers: Any) -> None:
     """Add the `user` command and its subcommands to the `aggregator` parser's subparsers."""
-    from aggregator.cli import _add_config_arg
 
     user = subparsers.add_parser("user", help="add, list, disable console users and set their passwords")
     sub = user.add_subparsers(dest="user_command", metavar="ACTION", required=True)
@@ -28,32 +28,31 @@ def add_user_commands(subparsers: Any) -> None:
                    "reporter: stories and own posts")
     p.add_argument("--name", default="", help="display name (default: the username)")
     p.add_argument("--password-stdin", action="store_true", help="read the password from one line of stdin")
-    _add_config_arg(p)
+    add_config_arg(p)
     p.set_defaults(handler=cmd_user_add)
 
     p = sub.add_parser("list", help="list console users")
-    _add_config_arg(p)
+    add_config_arg(p)
     p.set_defaults(handler=cmd_user_list)
 
     p = sub.add_parser("passwd", help="set a user's password (ends their sessions)")
     p.add_argument("username")
     p.add_argument("--password-stdin", action="store_true", help="read the password from one line of stdin")
-    _add_config_arg(p)
+    add_config_arg(p)
     p.set_defaults(handler=cmd_user_passwd)
 
     p = sub.add_parser("disable", help="disable a user (ends their sessions; their history stays)")
     p.add_argument("username")
-    _add_config_arg(p)
+    add_config_arg(p)
     p.set_defaults(handler=cmd_user_disable, disabled=True)
 
     p = sub.add_parser("enable", help="enable a disabled user again")
     p.add_argument("username")
-    _add_config_arg(p)
+    add_config_arg(p)
     p.set_defaults(handler=cmd_user_disable, disabled=False)
 
 
 def _password(args: argparse.Namespace) -> str:
-    from aggregator.cli import UsageError
 
     if args.password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
@@ -67,13 +66,11 @@ def _password(args: argparse.Namespace) -> str:
 
 
 def _storage(args: argparse.Namespace) -> Any:
-    from aggregator.cli import _load, open_storage
 
-    return open_storage(_load(args))
+    return open_storage(load_from_args(args))
 
 
 def cmd_user_add(args: argparse.Namespace) -> int:
-    from aggregator.cli import UsageError
     from aggregator.storage.users import UserExists
     from aggregator.web.auth import hash_password
 
@@ -104,7 +101,6 @@ def cmd_user_list(args: argparse.Namespace) -> int:
 
 
 def _find(storage: Any, username: str) -> Any:
-    from aggregator.cli import UsageError
 
     user = storage.user_by_name(username)
     if user is None:

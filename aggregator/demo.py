@@ -25,6 +25,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from aggregator.cli_common import open_storage
 from aggregator.config import EventSettings, LoadedConfig, load_config
 from aggregator.paths import config_dir
 from aggregator.storage import PostQuery, Storage
@@ -257,7 +258,6 @@ def run_demo(args: Any) -> int:
     """The `aggregator demo` command (arguments from cli.py)."""
     import uvicorn
 
-    from aggregator.cli import open_storage
     from aggregator.runtime import build_collection
     from aggregator.sandbox import Sandbox
     from aggregator.sandbox.scenarios import scenario_by_name
