@@ -6,6 +6,8 @@ import multiprocessing as mp
 import time
 from pathlib import Path
 
+import pytest
+
 from aggregator.storage import Storage
 from aggregator.storage.migrate import upgrade
 from aggregator.types import Cursor, Platform
@@ -40,6 +42,7 @@ def _writer(url: str, worker: int, seconds: float, out: mp.Queue) -> None:  # ty
         out.put((worker, batches, errors))
 
 
+@pytest.mark.slow  # ~15 s of real concurrent writing; CI runs it (scripts/test deselects nothing)
 def test_two_processes_write_one_file_for_ten_seconds(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'shared.db'}"
     storage = Storage(url)
