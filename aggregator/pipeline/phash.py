@@ -14,13 +14,12 @@ decodes, with a pixel limit checked *before* the pixels are decoded
 
 from __future__ import annotations
 
-import io
 import math
-import warnings
 from functools import lru_cache
-from struct import error as struct_error
 
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageOps
+
+from aggregator.imagedecode import ImageRejected, bounded_image
 
 __all__ = [
     "DEFAULT_MAX_PIXELS",
@@ -48,30 +47,17 @@ def _dct_table() -> tuple[tuple[float, ...], ...]:
 
 def _decode(image_bytes: bytes, max_pixels: int) -> Image.Image:
     """Open, bound and decode to a small grayscale image. Raises ValueError."""
-    if not image_bytes:
-        raise ValueError("not an image: no bytes")
-    with warnings.catch_warnings():
-        # Pillow warns (then errors) past Image.MAX_IMAGE_PIXELS; we check our own limit first
-        # and treat the warning as the error it is.
-        warnings.simplefilter("error", Image.DecompressionBombWarning)
-        try:
-            with Image.open(io.BytesIO(image_bytes)) as im:
-                width, height = im.size  # header only: nothing decoded yet
-                if width <= 0 or height <= 0:
-                    raise ValueError(f"not an image: size {width}x{height}")
-                if width * height > max_pixels:
-                    raise ValueError(f"image too large to hash: {width}x{height} pixels (limit {max_pixels:,})")
-                im.draft("L", (_SIZE * 4, _SIZE * 4))  # JPEG: decode at a reduced scale
-                oriented = ImageOps.exif_transpose(im)
-                return _flatten(oriented).convert("L").resize((_SIZE, _SIZE), Image.Resampling.BOX)
-        except ValueError:
-            raise
-        except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+    try:
+        with bounded_image(image_bytes, max_pixels) as im, im:
+            im.draft("L", (_SIZE * 4, _SIZE * 4))  # JPEG: decode at a reduced scale
+            oriented = ImageOps.exif_transpose(im)
+            return _flatten(oriented).convert("L").resize((_SIZE, _SIZE), Image.Resampling.BOX)
+    except ImageRejected as exc:
+        if exc.reason in ("too_large", "bomb"):
             raise ValueError(f"image too large to hash: {exc}") from None
-        except UnidentifiedImageError:
-            raise ValueError("not an image: unknown or damaged format") from None
-        except (OSError, SyntaxError, EOFError, IndexError, KeyError, TypeError, struct_error) as exc:
-            raise ValueError(f"not a readable image: {type(exc).__name__}: {exc}") from None
+        if exc.reason == "damaged":
+            raise ValueError(f"not a readable image: {exc}") from None
+        raise ValueError(str(exc)) from None
 
 
 def _flatten(im: Image.Image) -> Image.Image:

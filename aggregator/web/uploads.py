@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import io
 import uuid
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageOps
+
+from aggregator.imagedecode import ImageRejected, bounded_image
 
 MAX_UPLOAD_BYTES = 15 * 1024 * 1024
 MAX_PIXELS = 40_000_000
@@ -44,22 +45,18 @@ def _decode(data: bytes) -> Image.Image:
         raise UploadError(f"the photo is larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MB")
     if not data:
         raise UploadError("the file is empty")
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", Image.DecompressionBombWarning)
-        try:
-            img = Image.open(io.BytesIO(data))
-            if img.format not in ACCEPTED_FORMATS:
-                raise UploadError(f"not a photo we accept ({img.format or 'unknown'}): use JPEG, PNG, WebP or GIF")
-            if img.width * img.height > MAX_PIXELS:
-                raise UploadError(f"the photo is too large ({img.width}x{img.height} pixels)")
+    try:
+        with bounded_image(data, MAX_PIXELS, ACCEPTED_FORMATS) as img:
             img.load()
-        except (UnidentifiedImageError, Image.DecompressionBombWarning, Image.DecompressionBombError) as exc:
-            raise UploadError("the file is not a photo we can read") from exc
-        except (OSError, SyntaxError, ValueError) as exc:
-            if isinstance(exc, UploadError):
-                raise
+            return img
+    except ImageRejected as exc:
+        if exc.reason == "format":
+            raise UploadError(f"not a photo we accept ({exc.format or 'unknown'}): use JPEG, PNG, WebP or GIF") from exc
+        if exc.reason == "too_large":
+            raise UploadError(f"the photo is too large ({exc.size[0]}x{exc.size[1]} pixels)") from exc
+        if exc.reason == "damaged":
             raise UploadError("the photo is damaged or truncated") from exc
-    return img
+        raise UploadError("the file is not a photo we can read") from exc
 
 
 def _flatten(img: Image.Image) -> Image.Image:
