@@ -9,7 +9,7 @@ from typing import Any
 
 from aggregator.config import SourceSettings
 from aggregator.sources.base import SourceError
-from aggregator.types import Media, Post, PostKind
+from aggregator.types import Author, Media, Platform, Post, PostKind, Relation, RelationKind
 
 FUTURE_TOLERANCE = timedelta(minutes=2)  # clock skew we let through before clamping
 DEFAULT_MAX_PAGES = 5
@@ -185,3 +185,30 @@ def id_newer(a: str, b: str | None) -> bool:
     if a.isdigit() and b.isdigit():
         return int(a) > int(b)
     return (len(a), a) > (len(b), b)
+
+
+def repost_post(original: Post, *, platform: Platform, external_id: str, url: str, author: Author,
+                created_at: datetime, sensitive: bool = False) -> Post:
+    """A retweet / boost: the reposter's own id, author and time around the original's content.
+
+    Content flags are the union of both: sensitive when either says so (X flags the
+    retweet itself), and the original's content warning (Mastodon's spoiler text).
+    """
+    return Post(
+        platform=platform,
+        external_id=external_id,
+        url=url,
+        author=author,
+        created_at=created_at,
+        text=original.text,
+        html=original.html,
+        kind=original.kind,
+        language=original.language,
+        media=original.media,
+        hashtags=original.hashtags,
+        links=original.links,
+        relations=(Relation(RelationKind.REPOST, original.external_id, original.url),),
+        repost_of=original,
+        sensitive=original.sensitive or sensitive,
+        spoiler_text=original.spoiler_text,
+    )

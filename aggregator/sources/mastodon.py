@@ -37,6 +37,7 @@ from aggregator.sources.common import (
     opt_int,
     opt_str,
     parse_time,
+    repost_post,
     text_of,
 )
 from aggregator.sources.http import HttpClient, HttpLimits, HttpResponse, check_status
@@ -179,24 +180,8 @@ def status_to_post(status: Mapping[str, Any], now: datetime, base_url: str, *, d
     if reblog and depth == 0:
         original = status_to_post(reblog, now, base_url, depth=1)
         if original is not None:
-            return Post(
-                platform=Platform.MASTODON,
-                external_id=uri,
-                url=opt_str(status.get("url")) or original.url,
-                author=author,
-                created_at=created,
-                text=original.text,
-                html=original.html,
-                kind=original.kind,
-                language=original.language,
-                media=original.media,
-                hashtags=original.hashtags,
-                links=original.links,
-                relations=(Relation(RelationKind.REPOST, original.external_id, original.url),),
-                repost_of=original,
-                sensitive=original.sensitive,
-                spoiler_text=original.spoiler_text,
-            )
+            return repost_post(original, platform=Platform.MASTODON, external_id=uri,
+                               url=opt_str(status.get("url")) or original.url, author=author, created_at=created)
     content = text_of(status.get("content"))
     html = clean_html(shorten_links(content))
     text = html_to_text(content)  # full URLs: search and cross-post matching see the whole address

@@ -46,6 +46,7 @@ from aggregator.sources.common import (
     opt_int,
     opt_str,
     parse_time,
+    repost_post,
     text_of,
 )
 from aggregator.sources.http import BoundedAdapter, HttpLimits, display_url, rate_limit_reset, request_budget
@@ -473,23 +474,8 @@ def tweet_to_post(
             else None
         )
         if original is not None:
-            return Post(
-                platform=Platform.X,
-                external_id=tweet_id,
-                url=url,
-                author=author,
-                created_at=created,
-                text=original.text,
-                html=original.html,
-                kind=original.kind,
-                language=original.language,
-                media=original.media,
-                hashtags=original.hashtags,
-                links=original.links,
-                relations=(Relation(RelationKind.REPOST, original.external_id, original.url),),
-                repost_of=original,
-                sensitive=original.sensitive or bool(tweet.get("possibly_sensitive")),
-            )
+            return repost_post(original, platform=Platform.X, external_id=tweet_id, url=url, author=author,
+                               created_at=created, sensitive=bool(tweet.get("possibly_sensitive")))
 
     keys = [text_of(k) for k in arr(obj(tweet.get("attachments")).get("media_keys"))]
     media_list: list[Media] = []
