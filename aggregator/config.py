@@ -59,7 +59,8 @@ class ServerSettings(_Model):
     database_url: str = Field(
         DEFAULT_DATABASE_URL,
         description="SQLAlchemy URL of the database; DATABASE_URL in the environment overrides it. "
-        "sqlite:///path or postgresql+psycopg://user@host/db.",
+        "sqlite:///path or postgresql+psycopg://user@host/db. A relative SQLite path is relative to the "
+        "folder of this file.",
     )
     public_url: str = Field(
         "http://127.0.0.1:8000", description="Public base URL of this server (used in QR codes, embeds, feeds)."
@@ -356,8 +357,26 @@ def load_config(path: str | Path | None = None, environ: Mapping[str, str] | Non
     data = _normalise_times(data)
     settings = parse_settings(data, cfg_path)
     secrets = _resolve_secrets(settings, cfg_path, env)
-    database_url = env.get("DATABASE_URL") or settings.server.database_url
+    # A relative SQLite path in the file means "beside the file", wherever the command runs from
+    # (from the environment it means the current directory, as any shell path does).
+    database_url = env.get("DATABASE_URL") or sqlite_beside(settings.server.database_url, cfg_path.parent)
     return LoadedConfig(cfg_path, settings, database_url, secrets)
+
+
+def sqlite_beside(url: str, folder: Path) -> str:
+    """A SQLite URL with a relative file path made absolute against `folder`; other URLs unchanged."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        parsed = make_url(url)
+    except Exception:  # not a URL at all: the storage layer reports it when it opens
+        return url
+    db = parsed.database
+    if not parsed.drivername.startswith("sqlite") or not db or db == ":memory:" or db.startswith("file:"):
+        return url
+    if Path(db).is_absolute():
+        return url
+    return parsed.set(database=str((folder / db).resolve())).render_as_string(hide_password=False)
 
 
 def _normalise_times(data: Any) -> Any:

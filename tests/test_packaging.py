@@ -60,6 +60,7 @@ def test_the_wheel_builds_without_warnings_and_ships_every_file(tmp_path: Path) 
     names = set(zipfile.ZipFile(wheel).namelist())
     for expected in ("aggregator/templates/base.html", "aggregator/templates/console/queue.html",
                      "aggregator/static/common.css", "aggregator/data/starter.toml",
-                     "aggregator/storage/migrations/env.py", "aggregator/storage/migrations/versions/0001_initial_schema.py",
+                     "aggregator/storage/migrations/env.py",
+                     "aggregator/storage/migrations/versions/0001_initial_schema.py",
                      "aggregator/bundled_config/demo.toml"):
         assert expected in names

@@ -11,7 +11,6 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.staticfiles import StaticFiles
 
 from aggregator import __version__
 from aggregator.clock import Clock, system_clock
@@ -19,7 +18,7 @@ from aggregator.config import LoadedConfig
 from aggregator.live import LiveHub
 from aggregator.paths import static_dir
 from aggregator.storage import Storage
-from aggregator.web import api, auth, console, public, reporter
+from aggregator.web import api, auth, console, docs, errors, public, reporter, site
 from aggregator.web.security import SecurityHeaders
 from aggregator.web.templating import make_templates
 
@@ -45,7 +44,7 @@ def create_app(
     app = FastAPI(
         title="Event social-reporting aggregator",
         version=__version__,
-        docs_url="/docs",
+        docs_url=None,  # served by web/docs.py from bundled assets (the CSP forbids CDNs and inline script)
         redoc_url=None,
         lifespan=lifespan,
     )
@@ -59,6 +58,7 @@ def create_app(
     app.add_middleware(
         SecurityHeaders, embed_origins=embed_origins, media_origins=cfg.settings.server.media_origins
     )
+    app.add_middleware(site.HeadAsGet)
     if cfg.settings.server.cors_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -66,11 +66,13 @@ def create_app(
             allow_methods=["GET"],
             allow_headers=["*"],
         )
-    app.mount("/static", StaticFiles(directory=str(static_dir())), name="static")
+    app.mount("/static", site.CachedStaticFiles(directory=str(static_dir())), name="static")
 
     # Each area owns its module and router; order matters only for overlapping paths (none).
-    for area in (auth, console, reporter, api, public):
+    for area in (auth, console, reporter, api, public, site, docs):
         app.include_router(area.router)
+    errors.install(app)
+    docs.mount_assets(app)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:

@@ -33,6 +33,7 @@ from aggregator.web.auth import (
     safe_next,
     verify_csrf,
 )
+from aggregator.web.chrome import post_counts, source_health
 
 router = APIRouter(include_in_schema=False)
 
@@ -121,7 +122,13 @@ def _one(form: dict[str, list[str]], key: str, default: str = "") -> str:
 
 @router.get("/console", response_class=HTMLResponse)
 def home(request: Request, user: SignedIn) -> Response:
-    return render_console(request, "console/home.html", {"events": _storage(request).events(), "event": None,
+    storage = _storage(request)
+    now = request.app.state.clock()
+    events = storage.events()
+    staff = user.can("moderator", "organiser")
+    overview = [(ev, source_health(storage, ev, now) if staff else [],
+                 post_counts(storage.count_by_status(ev.id)) if staff else None) for ev in events]
+    return render_console(request, "console/home.html", {"events": events, "overview": overview, "event": None,
                                                           "done": _done_message(request)})
 
 
