@@ -320,6 +320,9 @@ def _describe(err: Mapping[str, Any]) -> str:
         return "unknown key (misspelt?)"
     if kind == "missing":
         return "required key is missing"
+    if kind == "string_pattern_mismatch" and err.get("loc", ())[-1:] == ("slug",):
+        return (f"{err.get('input')!r} is not a slug: use only lower-case letters a-z, digits and hyphens (-), "
+                f"starting with a letter or digit, at most 63 characters (e.g. \"my-conference-2025\")")
     msg = str(err.get("msg", "invalid value"))
     return msg.removeprefix("Value error, ")
 

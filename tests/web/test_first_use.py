@@ -17,7 +17,7 @@ def test_unknown_event_post_and_story_are_pages_for_browsers_and_json_for_progra
         resp = client.get(path, headers=HTML)
         assert resp.status_code == 404, path
         assert resp.headers["content-type"].startswith("text/html"), path
-        assert "<main" in resp.text and 'href="/"' in resp.text or "/timeline" in resp.text
+        assert "<main" in resp.text and ("href=\"/\"" in resp.text or "/timeline" in resp.text)
         assert "Not found" in resp.text
     page = client.get(f"/e/{console.slug}/p/999999", headers=HTML)
     assert f'href="/e/{console.slug}/timeline"' in page.text  # the event's own navigation
