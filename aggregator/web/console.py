@@ -263,12 +263,13 @@ def _local_input(ev: EventRecord, value: str) -> datetime | None:
 
 
 def _announcements_page(request: Request, ev: EventRecord, error: str = "", status_code: int = 200,
-                        text: str = "") -> Response:
+                        text: str = "", starts_at: str = "", ends_at: str = "") -> Response:
     storage = _storage(request)
     now = request.app.state.clock()
     items = storage.announcements(ev.id)
     return render_console(request, "console/announcements.html", {
-        "event": ev, "items": items, "now": now, "error": error, "text": text, "done": _done_message(request),
+        "event": ev, "items": items, "now": now, "error": error, "text": text, "starts_at": starts_at,
+        "ends_at": ends_at, "done": _done_message(request),
     }, status_code=status_code)
 
 
@@ -286,7 +287,7 @@ def announce(request: Request, slug: str, form: FormFields, user: AsOrganiser) -
         ends = _local_input(ev, _one(form, "ends_at"))
         _storage(request).create_announcement(ev.id, text, starts, ends, _actor(user))
     except ValueError as exc:
-        return _announcements_page(request, ev, str(exc), 400, text)
+        return _announcements_page(request, ev, str(exc), 400, text, _one(form, "starts_at"), _one(form, "ends_at"))
     return _back(f"/console/{slug}/announcements", "announce")
 
 

@@ -110,3 +110,33 @@ def test_console_home_shows_source_health_and_what_the_counts_mean(console: Cons
     assert "could not find the server" in page
     home = client.get("/console").text
     assert "failed 2 times in a row" in home and "DNS" in home
+
+
+def test_a_refused_story_block_keeps_what_the_reporter_typed(console: ConsoleEnv) -> None:
+    from tests.web.conftest import csrf_from
+
+    console.add_user("rita", "reporter")
+    client = console.sign_in("rita")
+    story = console.storage.create_story(console.event_id, "Day one", None)
+    page = client.get(f"/console/{console.slug}/stories/{story.id}")
+    resp = client.post(f"/console/{console.slug}/stories/{story.id}/blocks", data={
+        "csrf_token": csrf_from(page.text), "kind": "post", "post": "post twelve", "body": "My careful caption"},
+        headers=HTML)
+    assert resp.status_code == 400
+    assert "Give a post number" in resp.text
+    assert 'value="post twelve"' in resp.text and "My careful caption</textarea>" in resp.text
+    assert '<option value="post" selected>' in resp.text
+
+
+def test_a_refused_announcement_keeps_both_dates(console: ConsoleEnv) -> None:
+    from tests.web.conftest import csrf_from
+
+    console.add_user("olga", "organiser")
+    client = console.sign_in("olga")
+    page = client.get(f"/console/{console.slug}/announcements")
+    resp = client.post(f"/console/{console.slug}/announcements", data={
+        "csrf_token": csrf_from(page.text), "text": "Lunch is served", "starts_at": "2014-04-23T12:00",
+        "ends_at": "not a date"})
+    assert resp.status_code == 400
+    assert 'value="2014-04-23T12:00"' in resp.text and 'value="not a date"' in resp.text
+    assert "Lunch is served</textarea>" in resp.text
