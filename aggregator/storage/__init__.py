@@ -344,6 +344,16 @@ class Storage:
         with self.read() as conn:
             return _search.approved_times(conn, event_id, start, end)
 
+    def matching_times(self, event_id: int, query: PostQuery, text: str = "") -> list[datetime]:
+        """created_at of every post matching the filters and search (the timeline's count and chart)."""
+        with self.read() as conn:
+            return _search.matching_times(conn, event_id, query, text)
+
+    def same_person_links(self, event_id: int) -> list[tuple[int, int]]:
+        """Author id pairs that dedup folded together as one person's cross-posts."""
+        with self.read() as conn:
+            return _search.same_person_links(conn, event_id)
+
     def flagged_posts(self, event_id: int, *, featured: bool = False, pinned: bool = False,
                       limit: int = 20) -> list[StoredPost]:
         """Approved posts that are featured and/or pinned, newest first (the wall's spotlight and pins)."""

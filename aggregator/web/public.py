@@ -35,7 +35,7 @@ import threading
 import time
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import Future
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -51,7 +51,7 @@ from aggregator.storage import EventRecord, PageCursor, PostPage, PostQuery, Sto
 from aggregator.storage.records import LiveEvent, SessionRecord
 from aggregator.storage.stories import StoryBlock, StoryRecord
 from aggregator.types import Platform, PostKey, PostKind, Status
-from aggregator.web import auth, cards
+from aggregator.web import auth, cards, timeline_nav
 from aggregator.web.chart import posts_per_hour
 
 log = logging.getLogger("aggregator.web.public")
@@ -411,14 +411,17 @@ def _cursor(value: str | None) -> PageCursor | None:
     return PageCursor.decode(value) if value else None
 
 
+def _post_query(f: Filters, author_ids: tuple[int, ...] = ()) -> PostQuery:
+    return PostQuery(kinds=KIND_FILTERS[f.kind], platforms=(Platform(f.platform),) if f.platform else (),
+                     author_id=None if author_ids else f.author, author_ids=author_ids)
+
+
 def timeline_page(storage: Storage, event: EventRecord, f: Filters, before: PageCursor | None,
-                  after: PageCursor | None, latest: bool, limit: int = TIMELINE_PAGE) -> tuple[PostPage, bool]:
+                  after: PageCursor | None, latest: bool, limit: int = TIMELINE_PAGE,
+                  author_ids: tuple[int, ...] = ()) -> tuple[PostPage, bool]:
     """A page of the timeline and whether it is the first page of the day."""
     from_start = before is None and after is None and not latest
-    q = PostQuery(
-        kinds=KIND_FILTERS[f.kind], platforms=(Platform(f.platform),) if f.platform else (), author_id=f.author,
-        before=before, after=DAY_ZERO if from_start else after, limit=limit,
-    )
+    q = replace(_post_query(f, author_ids), before=before, after=DAY_ZERO if from_start else after, limit=limit)
     page = storage.search_posts(event.id, q, f.q) if f.q else storage.posts(event.id, q)
     if from_start:
         page = PostPage(page.posts, earlier=None, later=page.later)
@@ -429,21 +432,33 @@ def _timeline_context(request: Request, event: EventRecord, embed: bool) -> dict
     storage, now = _storage(request), _now(request)
     f = _filters(request)
     qp = request.query_params
-    page, _ = timeline_page(storage, event, f, _cursor(qp.get("before")), _cursor(qp.get("after")),
-                            qp.get("latest") == "1")
     programme = storage.programme(event.id)
-    chronological = list(reversed(page.posts))
     start, end = cards.day_bounds(event)
-    chart = posts_per_hour(storage.approved_times(event.id, start, end), programme, start, end, event.timezone)
+    everyone = timeline_nav.people(storage.author_facets(event.id), storage.same_person_links(event.id))
+    author_ids = timeline_nav.person_ids(f.author, everyone)
+    before, after, latest = _cursor(qp.get("before")), _cursor(qp.get("after")), qp.get("latest") == "1"
+    opening = None
+    if before is None and after is None and not latest:
+        opening = timeline_nav.opening_session(programme, now, start, end)  # during the event: the session on now
+        if opening is not None:
+            after = PageCursor.decode(timeline_nav.cursor_at(opening.starts_at))
+    page, _ = timeline_page(storage, event, f, before, after, latest, author_ids=author_ids)
+    chronological = list(reversed(page.posts))
+    filtered = bool(f.q or f.author is not None or f.platform or f.kind != "all")
+    # With a filter or a search, the chart and the count describe what matches.
+    times = (storage.matching_times(event.id, _post_query(f, author_ids), f.q) if filtered
+             else storage.approved_times(event.id, start, end))
+    chart = posts_per_hour(times, programme, start, end, event.timezone)
     card = cards.CardContext(event.slug, event.timezone, now, "embed" if embed else "timeline", True,
                              "_blank" if embed else "")
     base = f"/e/{event.slug}/embed/timeline" if embed else f"/e/{event.slug}/timeline"
     return {
         "event": event, "filters": f, "page": page, "groups": group_by_session(chronological, programme,
                                                                                event.timezone),
-        "programme": programme, "authors": storage.author_facets(event.id), "chart": chart, "card": card,
+        "programme": programme, "authors": everyone, "chart": chart, "card": card,
         "platforms": [(p.value, cards.platform_name(p.value)) for p in Platform], "base": base, "embed": embed,
-        "kinds": list(KIND_FILTERS), "now": now,
+        "kinds": list(KIND_FILTERS), "now": now, "filtered": filtered, "matches": len(times) if filtered else None,
+        "cursor_at": timeline_nav.cursor_at, "opening": opening,
     }
 
 
