@@ -291,10 +291,11 @@ class Storage:
         with self.read() as conn:
             return _moderation.author_record(conn, event_id, author_id)
 
-    def audit_entries(self, event_id: int | None, limit: int = 200,
-                      before_id: int | None = None) -> list[_moderation.AuditEntry]:
+    def audit_entries(self, event_id: int | None, limit: int = 200, before_id: int | None = None,
+                      target_types: tuple[str, ...] = ()) -> list[_moderation.AuditEntry]:
+        """Newest first; `target_types` narrows to those targets (moderators read only moderation)."""
         with self.read() as conn:
-            return _moderation.audit_entries(conn, event_id, limit, before_id)
+            return _moderation.audit_entries(conn, event_id, limit, before_id, target_types)
 
     def published_story_slugs(self, event_id: int) -> list[tuple[str, str]]:
         """(slug, title) of published stories (the console's embed snippets)."""

@@ -117,6 +117,7 @@ class CardContext:
     variant: str = "wall"  # wall / timeline / story / embed / permalink
     show_media: bool = True
     link_target: str = ""  # "_blank" inside embeds
+    curate: bool = False  # a signed-in reporter or organiser: each card links to "add to a story"
 
 
 def card_vars(post: StoredPost, ctx: CardContext) -> dict[str, Any]:

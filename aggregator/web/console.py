@@ -21,9 +21,17 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from aggregator.pipeline.moderate import RULES
 from aggregator.storage import EventRecord, Storage
 from aggregator.storage.announcements import EDITABLE_WALL_OPTIONS, WallOptionsError, effective_wall_settings
-from aggregator.storage.moderation import AUTHOR_ACTIONS, POST_ACTIONS, ActionError, Actor, QueueQuery
+from aggregator.storage.moderation import (
+    AUTHOR_ACTIONS,
+    MODERATION_TARGETS,
+    POST_ACTIONS,
+    ActionError,
+    Actor,
+    QueueQuery,
+)
 from aggregator.storage.users import UserExists
 from aggregator.types import Platform, Status
+from aggregator.web import audit_view
 from aggregator.web.auth import (
     ROLES,
     User,
@@ -240,11 +248,14 @@ def author_page(request: Request, slug: str, author_id: int, user: AsModerator) 
 
 
 @router.get("/console/{slug}/audit", response_class=HTMLResponse)
-def audit_page(request: Request, slug: str, user: AsOrganiser, before: int | None = None) -> Response:
+def audit_page(request: Request, slug: str, user: AsModerator, before: int | None = None) -> Response:
+    """Organisers read every entry; moderators the moderation actions (posts, authors, undo)."""
     ev = _event(request, slug)
-    entries = _storage(request).audit_entries(ev.id, limit=100, before_id=before)
+    types = () if user.can("organiser") else MODERATION_TARGETS
+    entries = _storage(request).audit_entries(ev.id, limit=100, before_id=before, target_types=types)
     return render_console(request, "console/audit.html", {
-        "event": ev, "entries": entries, "older": entries[-1].id if len(entries) == 100 else None,
+        "event": ev, "entries": [audit_view.view(e, ev.slug) for e in entries],
+        "older": entries[-1].id if len(entries) == 100 else None, "only_moderation": bool(types),
         "done": _done_message(request)})
 
 

@@ -450,7 +450,7 @@ def _timeline_context(request: Request, event: EventRecord, embed: bool) -> dict
              else storage.approved_times(event.id, start, end))
     chart = posts_per_hour(times, programme, start, end, event.timezone)
     card = cards.CardContext(event.slug, event.timezone, now, "embed" if embed else "timeline", True,
-                             "_blank" if embed else "")
+                             "_blank" if embed else "", curate=not embed and _is_curator(request))
     base = f"/e/{event.slug}/embed/timeline" if embed else f"/e/{event.slug}/timeline"
     return {
         "event": event, "filters": f, "page": page, "groups": group_by_session(chronological, programme,
@@ -465,7 +465,11 @@ def _timeline_context(request: Request, event: EventRecord, embed: bool) -> dict
 @router.get("/e/{slug}/timeline", response_class=HTMLResponse)
 def timeline(request: Request, slug: str) -> HTMLResponse:
     event = _event(request, slug)
-    return _page(request, "timeline/timeline.html", _timeline_context(request, event, embed=False))
+    context = _timeline_context(request, event, embed=False)
+    response = _page(request, "timeline/timeline.html", context)
+    if context["card"].curate:  # the curator's own links: never from a shared cache
+        response.headers["Cache-Control"] = "private, no-store"
+    return response
 
 
 @router.get("/e/{slug}/embed/timeline", response_class=HTMLResponse)

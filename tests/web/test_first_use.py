@@ -140,3 +140,34 @@ def test_a_refused_announcement_keeps_both_dates(console: ConsoleEnv) -> None:
     assert resp.status_code == 400
     assert 'value="2014-04-23T12:00"' in resp.text and 'value="not a date"' in resp.text
     assert "Lunch is served</textarea>" in resp.text
+
+
+def test_moderators_read_the_moderation_audit_as_readable_changes(console: ConsoleEnv) -> None:
+    from aggregator.storage.moderation import Actor
+
+    console.add_user("mo", "moderator")
+    post_id = console.pending(1)
+    console.storage.moderate_posts(console.event_id, [post_id], "approve", Actor(None, "olga"))
+    console.storage.create_announcement(console.event_id, "Secret organiser note", console.clock(), None,
+                                        Actor(None, "olga"))
+    page = console.sign_in("mo").get(f"/console/{console.slug}/audit")
+    assert page.status_code == 200
+    assert "approved" in page.text and f"post {post_id}: status" in page.text
+    assert "<del>pending</del> → <ins>approved</ins>" in page.text
+    assert f'href="/console/{console.slug}/queue?status=&amp;before={post_id + 1}#post-{post_id}"' in page.text
+    assert "Secret organiser note" not in page.text and "announced" not in page.text
+    console.add_user("olga", "organiser")
+    assert "announced" in console.sign_in("olga").get(f"/console/{console.slug}/audit").text
+
+
+def test_curators_get_an_add_to_story_link_on_timeline_cards(console: ConsoleEnv) -> None:
+    from tests.factories import approved, make_post
+
+    console.storage.ingest(console.event_id, None, [approved(make_post(1, minutes=-30))], None)
+    console.clock.advance(24 * 3600)
+    anonymous = console.client().get(f"/e/{console.slug}/timeline")
+    assert "Add to a story" not in anonymous.text
+    console.add_user("rita", "reporter")
+    page = console.sign_in("rita").get(f"/e/{console.slug}/timeline")
+    assert "#add-to-story\">Add to a story</a>" in page.text
+    assert page.headers["cache-control"] == "private, no-store"
