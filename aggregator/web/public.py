@@ -51,7 +51,7 @@ from aggregator.storage import EventRecord, PageCursor, PostPage, PostQuery, Sto
 from aggregator.storage.records import LiveEvent, SessionRecord
 from aggregator.storage.stories import StoryBlock, StoryRecord
 from aggregator.types import Platform, PostKey, PostKind, Status
-from aggregator.web import auth, cards, timeline_nav
+from aggregator.web import auth, cards, colour, timeline_nav
 from aggregator.web.chart import posts_per_hour
 
 log = logging.getLogger("aggregator.web.public")
@@ -143,7 +143,8 @@ def theme_css(request: Request, slug: str) -> Response:
     """The event's colours as CSS custom properties (validated #rrggbb, so nothing else can get in)."""
     event = _event(request, slug)
     accent = cards.wall_settings(_cfg(request), event).accent_colour
-    css = f":root {{ --accent: {accent}; }}\n"
+    # --accent-ink: the accent, darkened if needed, under white text (buttons, chips) at 4.5:1.
+    css = f":root {{ --accent: {accent}; --accent-ink: {colour.for_white_text(accent)}; }}\n"
     return Response(css, media_type="text/css", headers={"Cache-Control": "no-cache"})
 
 
