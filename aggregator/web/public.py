@@ -51,7 +51,7 @@ from aggregator.storage import EventRecord, PageCursor, PostPage, PostQuery, Sto
 from aggregator.storage.records import LiveEvent, SessionRecord
 from aggregator.storage.stories import StoryBlock, StoryRecord
 from aggregator.types import Platform, PostKey, PostKind, Status
-from aggregator.web import auth, cards, colour, timeline_nav
+from aggregator.web import auth, cards, colour, story_view, timeline_nav
 from aggregator.web.chart import posts_per_hour
 
 log = logging.getLogger("aggregator.web.public")
@@ -556,8 +556,21 @@ def story_context(storage: Storage, event: EventRecord, story: StoryRecord, now:
     visible = {i: p for i, p in found.items() if p.status is Status.APPROVED}
     card = cards.CardContext(event.slug, event.timezone, now, "embed" if embed else "story", True,
                              "_blank" if embed else "")
-    return {"event": event, "story": story, "sections": story_sections(story), "posts": visible, "card": card,
-            "now": now, "embed": embed}
+    sections = story_sections(story)
+    return {"event": event, "story": story, "sections": sections, "posts": visible, "card": card,
+            "now": now, "embed": embed,
+            "pieces": [story_view.pieces(sec.blocks, visible, event.slug) for sec in sections],
+            "cover": story_view.cover(story, visible, event.slug), "dates": story_view.dates(story),
+            "byline": story_view.byline(_author_names(storage, [story]), story)}
+
+
+def _author_names(storage: Storage, items: list[StoryRecord]) -> dict[int, str]:
+    names = {}
+    for author_id in {s.author_id for s in items if s.author_id is not None}:
+        user = storage.user(author_id)
+        if user is not None:
+            names[author_id] = user.display_name or user.username
+    return names
 
 
 def _story(request: Request, event: EventRecord, slug: str) -> StoryRecord:
@@ -570,8 +583,18 @@ def _story(request: Request, event: EventRecord, slug: str) -> StoryRecord:
 @router.get("/e/{slug}/stories", response_class=HTMLResponse)
 def stories_index(request: Request, slug: str) -> HTMLResponse:
     event = _event(request, slug)
-    items = _storage(request).stories(event.id, include_drafts=_is_curator(request))
-    return _page(request, "stories/index.html", {"event": event, "stories": items, "now": _now(request)})
+    storage = _storage(request)
+    items = storage.stories(event.id, include_drafts=_is_curator(request))
+    names = _author_names(storage, items)
+    entries = []
+    for item in items:  # a handful of stories per event: one read each for its cover
+        full = storage.story_by_id(event.id, item.id) or item
+        ids = [b.post_id for b in full.blocks if b.post_id is not None]
+        shown = {i: p for i, p in storage.posts_by_ids(event.id, ids).items() if p.status is Status.APPROVED}
+        entries.append((item, story_view.cover(full, shown, event.slug), story_view.dates(item),
+                        story_view.byline(names, item)))
+    return _page(request, "stories/index.html", {"event": event, "stories": items, "entries": entries,
+                                                 "now": _now(request)})
 
 
 @router.get("/e/{slug}/stories/{story_slug}", response_class=HTMLResponse)
