@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from aggregator.clock import Clock, system_clock
@@ -11,7 +12,7 @@ from aggregator.scheduler import SourceJob, SourceRunner, jobs_from_config
 from aggregator.sources.http import HttpClient
 from aggregator.sources.registry import make_collector
 from aggregator.storage import Storage
-from aggregator.types import FetchResult, IngestReport
+from aggregator.types import FetchResult, IngestReport, PostKey
 
 
 @dataclass
@@ -33,6 +34,9 @@ class Collection:
             platform=PLATFORM_OF_KIND[job.source.kind],
             deleted=result.deleted,
         )
+
+    def remove(self, job: SourceJob, keys: Sequence[PostKey]) -> int:
+        return self.ingestors[job.event_id].remove_deleted(keys)
 
     def close(self) -> None:
         for runner in self.runners:
@@ -56,5 +60,6 @@ def build_collection(
         if record is not None:
             col.ingestors[record.id] = Ingestor(storage, ev, record.id, clock, fetch)
     for job in jobs_from_config(cfg, storage, only):
-        col.runners.append(SourceRunner(job, storage, col.process, make_collector, clock, user_agent))
+        col.runners.append(SourceRunner(job, storage, col.process, make_collector, clock, user_agent,
+                                        remove=col.remove))
     return col

@@ -106,10 +106,21 @@ class Ingestor:
             report = self.storage.ingest(
                 self.event_id, source_id, planned.items, cursor, planned.photo_hashes, created_by=created_by
             )
+        new = set(report.inserted_keys)
+        folded = sum(1 for i in planned.items if i.duplicate_of is not None and i.post.key in new)
+        report = dataclasses.replace(report, folded=folded)  # for the collect report
         if deleted and platform is not None:
-            removed = self.storage.remove_at_source(self.event_id, [PostKey(platform, d) for d in deleted])
+            removed = self.remove_deleted([PostKey(platform, d) for d in deleted])
             log.info("source.deletions event=%s removed=%d", self.event.slug, removed)
         return report
+
+    def remove_deleted(self, keys: Sequence[PostKey]) -> int:
+        """Posts deleted at their source; a card whose face goes is fronted by its next copy,
+        shown only if the moderation rules approve that copy (storage/deletions.py)."""
+        ctx = self._moderation_context()
+        with self._lock:
+            return self.storage.remove_at_source(self.event_id, keys,
+                                                 decide=lambda post: moderate(post, self.policy, ctx))
 
     # ---- deciding ----------------------------------------------------------------------------
 

@@ -46,6 +46,7 @@ class SourceContext:
     clock: Clock  # "now", for clamping future dates and rate-limit arithmetic
     user_agent: str
     event_start: datetime | None = None  # UTC; bounds the first poll's window where an API allows
+    source_name: str = ""  # the source's unique name in its event (namespaces generic feed keys)
 
 
 class Collector(Protocol):

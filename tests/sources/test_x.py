@@ -202,6 +202,36 @@ def test_wrong_entity_offsets_fall_back_to_search() -> None:
 
 
 def test_future_created_at_is_clamped() -> None:
-    tweet = {"id": "1", "text": "from the future", "created_at": "2099-01-01T00:00:00.000Z"}
+    tweet = {"id": "1", "text": "from the future", "author_id": "9", "created_at": "2099-01-01T00:00:00.000Z"}
     (post,) = parse_search({"data": [tweet]}, NOW)
     assert post.created_at == NOW
+
+
+def test_video_without_variants_keeps_preview_as_poster_only() -> None:
+    payload = {
+        "data": [{
+            "id": "1790000000000000001", "text": "Keynote clip", "author_id": "9",
+            "created_at": "2026-05-14T09:00:00.000Z", "attachments": {"media_keys": ["7_1"]},
+        }],
+        "includes": {
+            "users": [{"id": "9", "username": "carol", "name": "Carol"}],
+            "media": [{"media_key": "7_1", "type": "video",
+                       "preview_image_url": "https://pbs.twimg.com/ext_tw_video_thumb/1/pu/img/p.jpg"}],
+        },
+    }
+    (post,) = parse_search(payload, NOW)
+    (video,) = post.media
+    assert video.kind is MediaKind.VIDEO
+    assert video.thumbnail_url == "https://pbs.twimg.com/ext_tw_video_thumb/1/pu/img/p.jpg"
+    assert video.url == "https://x.com/carol/status/1790000000000000001"  # plays on X, not a still
+
+
+def test_tweets_without_an_author_are_skipped_and_counted() -> None:
+    from aggregator.sources.x import parse_search_counted
+
+    payload = {"data": [
+        {"id": "1", "text": "orphan", "created_at": "2026-05-14T09:00:00.000Z"},
+        {"id": "2", "text": "kept", "author_id": "9", "created_at": "2026-05-14T09:00:00.000Z"},
+    ], "includes": {"users": [{"id": "9", "username": "carol", "name": "Carol"}]}}
+    posts, authorless = parse_search_counted(payload, NOW)
+    assert [p.external_id for p in posts] == ["2"] and authorless == 1
