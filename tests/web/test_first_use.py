@@ -171,3 +171,15 @@ def test_curators_get_an_add_to_story_link_on_timeline_cards(console: ConsoleEnv
     page = console.sign_in("rita").get(f"/e/{console.slug}/timeline")
     assert "#add-to-story\">Add to a story</a>" in page.text
     assert page.headers["cache-control"] == "private, no-store"
+
+
+def test_timeline_and_story_embeds_have_a_light_theme_and_report_their_height(console: ConsoleEnv) -> None:
+    client = console.client()
+    light = client.get(f"/e/{console.slug}/embed/timeline?theme=light").text
+    assert '<html lang="en" class="theme-light">' in light and "/static/embed-height.js" in light
+    assert '<html lang="en" class="theme-dark">' in client.get(f"/e/{console.slug}/embed/timeline").text
+    assert "/static/embed-height.js" not in client.get(f"/e/{console.slug}/timeline").text
+    console.add_user("olga", "organiser")
+    snippets = console.sign_in("olga").get(f"/console/{console.slug}/embed").text
+    assert "data-aggregator-embed" in snippets and "aggregator:height" in snippets
+    assert 'e.origin!==&#34;http://127.0.0.1:8000&#34;' in snippets or "e.origin!==" in snippets
