@@ -21,6 +21,9 @@ from aggregator.sandbox.scenario import MediaSpec, Person, Scenario, ScenarioPos
 from aggregator.sandbox.text import full_text
 
 
+TRICKLE_PLATFORMS = ("x", "mastodon", "bluesky")
+
+
 def ms(t: datetime) -> datetime:
     """Truncate to whole milliseconds (what the platforms publish)."""
     return t.replace(microsecond=t.microsecond // 1000 * 1000)
@@ -97,9 +100,12 @@ class World:
         self._released_early: dict[str, datetime] = {}
         self._deleted: dict[str, datetime] = {}
         self.people = {p.key: p for p in scenario.people}
-        # Fast mode can keep the last `hold_back` posts back, for release_next to trickle out "now".
-        self.held = frozenset(p.id for p in ordered[len(ordered) - hold_back:]) if fast and hold_back > 0 else \
-            frozenset()
+        # Fast mode can keep the last `hold_back` posts back, for release_next to trickle out "now". Only
+        # posts of the search APIs (X, Mastodon, Bluesky): the feeds show a window of their newest items,
+        # so holding those back would pull older ones into the window instead.
+        searchable = [p for p in ordered if p.platform in TRICKLE_PLATFORMS]
+        self.held = frozenset(p.id for p in searchable[max(0, len(searchable) - hold_back):]) \
+            if fast and hold_back > 0 else frozenset()
 
     # ------------------------------------------------------------ time
 
