@@ -20,7 +20,6 @@ from aggregator.sandbox import ids
 from aggregator.sandbox.scenario import MediaSpec, Person, Scenario, ScenarioPost
 from aggregator.sandbox.text import full_text
 
-
 TRICKLE_PLATFORMS = ("x", "mastodon", "bluesky")
 
 
