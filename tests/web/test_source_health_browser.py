@@ -12,6 +12,7 @@ from aggregator.config import Settings
 from aggregator.runtime import build_collection
 from aggregator.sandbox import Fault, Sandbox, default_scenario
 from aggregator.web.auth import hash_password
+from tests.collect.helpers import ALLOW_SANDBOX
 from tests.factories import EVENT_START, settings_dict
 from tests.web.conftest import PASSWORD, LiveServer
 
@@ -29,13 +30,14 @@ def sandbox() -> Iterator[Sandbox]:
 def live_settings(sandbox: Sandbox) -> Settings:
     data = settings_dict(sources=[{"kind": "mastodon", "name": "masto", "api_base": sandbox.url("mastodon/a"),
                                    "params": {"timeout": 5}}])
+    data["server"] = {"allow_private_fetch": ALLOW_SANDBOX}  # the sandbox is on loopback
     return Settings.model_validate(data)
 
 
 def test_a_failing_source_shows_on_the_console_home(live_server: LiveServer, browser_page: Any,
                                                     sandbox: Sandbox) -> None:
     live_server.storage.create_user("olga", hash_password(PASSWORD), "organiser", "Olga")
-    sandbox.set_fault("mastodon", Fault("status", status=503))  # the sandbox's fault knob: until cleared
+    sandbox.set_fault("mastodon", Fault("status", status=500))  # the sandbox's fault knob: until cleared
     collection = build_collection(live_server.cfg, live_server.storage, live_server.clock, hash_photos=False)
     [runner] = collection.runners
     page = browser_page
