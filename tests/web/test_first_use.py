@@ -115,9 +115,9 @@ def test_console_home_shows_source_health_and_what_the_counts_mean(console: Cons
 def test_a_refused_story_block_keeps_what_the_reporter_typed(console: ConsoleEnv) -> None:
     from tests.web.conftest import csrf_from
 
-    console.add_user("rita", "reporter")
+    rita = console.add_user("rita", "reporter")
     client = console.sign_in("rita")
-    story = console.storage.create_story(console.event_id, "Day one", None)
+    story = console.storage.create_story(console.event_id, "Day one", rita)  # her own story
     page = client.get(f"/console/{console.slug}/stories/{story.id}")
     resp = client.post(f"/console/{console.slug}/stories/{story.id}/blocks", data={
         "csrf_token": csrf_from(page.text), "kind": "post", "post": "post twelve", "body": "My careful caption"},
