@@ -301,7 +301,10 @@ def run_demo(args: Any) -> int:
                 if all(o.ok and o.report is not None and o.report.inserted == 0 for o in outcomes):
                     break
         slug = curate_story(storage, record.id, ev, reporter.id if reporter else None)
-        scheduler = Scheduler(collection.runners)
+        if state.fast and collection.keeper is not None:  # the day's media, before the first page is served
+            for event_id in sorted(collection.ingestors):
+                collection.keeper.fetch_event(event_id)
+        scheduler = Scheduler(collection.runners, tasks=collection.tasks())
         scheduler.start()
         event_id = record.id
         store = storage

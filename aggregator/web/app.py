@@ -17,6 +17,8 @@ from aggregator import __version__
 from aggregator.clock import Clock, system_clock
 from aggregator.config import LoadedConfig
 from aggregator.live import LiveHub
+from aggregator.media.index import MediaIndex
+from aggregator.media.store import store_for
 from aggregator.paths import static_dir
 from aggregator.storage import Storage
 from aggregator.web import api, auth, console, public, reporter
@@ -54,6 +56,8 @@ def create_app(
     app.state.clock = clock
     app.state.hub = live_hub
     app.state.templates = make_templates()
+    app.state.media_store = store_for(cfg.settings.server.media_dir)
+    app.state.templates.env.globals["media_index"] = MediaIndex(storage)
 
     embed_origins = tuple(o for ev in cfg.settings.events for o in ev.wall.embed_origins)
     app.add_middleware(

@@ -15,7 +15,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import segno
-from jinja2 import Environment
+from jinja2 import Environment, pass_environment
 from markdown_it import MarkdownIt
 from markupsafe import Markup
 
@@ -55,6 +55,17 @@ def safe_media_url(url: str | None) -> str | None:
         return url
     href = safe_href(url)
     return href if href and not href.lower().startswith("mailto:") else None
+
+
+@pass_environment
+def media_src(env: Environment, url: str | None) -> str | None:
+    """Like safe_media, but the kept local copy (/media/<sha256>) when there is one."""
+    safe = safe_media_url(url)
+    if safe is None:
+        return None
+    index: Any = env.globals.get("media_index")
+    local = index.local(url) if index is not None else None
+    return str(local) if local else safe
 
 
 def iso(value: datetime) -> str:
@@ -100,7 +111,7 @@ def prepare(env: Environment) -> Environment:
     if env.globals.get("_public_ready"):
         return env
     env.filters.update(
-        ago=ago, iso=iso, local=local, safe_media=safe_media_url, platform_name=platform_name,
+        ago=ago, iso=iso, local=local, safe_media=safe_media_url, media_src=media_src, platform_name=platform_name,
         markdown=render_markdown, video_embed=video_embed,
     )
     env.globals.update(_public_ready=True, MediaKind=MediaKind)

@@ -47,6 +47,7 @@ from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from aggregator.config import LoadedConfig, WallSettings
 from aggregator.live import Dropped, LiveHub
+from aggregator.media.store import HASH, MediaStore, image_type
 from aggregator.storage import EventRecord, PageCursor, PostPage, PostQuery, Storage, StoredPost
 from aggregator.storage.records import LiveEvent, SessionRecord
 from aggregator.storage.stories import StoryBlock, StoryRecord
@@ -149,12 +150,28 @@ def theme_css(request: Request, slug: str) -> Response:
 
 @router.get("/media/{path:path}")
 def media_file(request: Request, path: str) -> Response:
-    """Reporters' uploads (re-encoded JPEGs, no metadata) from server.media_dir."""
+    """Kept media by content (/media/<sha256>: never changes, so cached for a year), and reporters'
+    uploads (re-encoded JPEGs, no metadata) from server.media_dir."""
+    if HASH.match(path):
+        return _kept_file(request, path)
     root = Path(_cfg(request).settings.server.media_dir).resolve()
     target = (root / path).resolve()
     if root not in target.parents or not target.is_file() or target.suffix.lower() != ".jpg":
         raise HTTPException(404, "no such file")
     return FileResponse(target, media_type="image/jpeg", headers={"Cache-Control": "public, max-age=86400"})
+
+
+def _kept_file(request: Request, digest: str) -> Response:
+    store: MediaStore = request.app.state.media_store
+    try:
+        stream = store.open(digest)
+    except (FileNotFoundError, ValueError):
+        raise HTTPException(404, "no such file") from None
+    with stream:
+        data = stream.read()
+    ctype = image_type(data[:16]) or "application/octet-stream"
+    return Response(data, media_type=ctype, headers={"Cache-Control": "public, max-age=31536000, immutable",
+                                                     "ETag": f'"{digest}"'})
 
 
 @router.get("/e/{slug}/r/{token}")
