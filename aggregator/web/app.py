@@ -21,7 +21,7 @@ from aggregator.media.index import MediaIndex
 from aggregator.media.store import store_for
 from aggregator.paths import static_dir
 from aggregator.storage import Storage
-from aggregator.web import api, auth, console, public, reporter
+from aggregator.web import api, auth, console, exports, public, reporter
 from aggregator.web.security import SecurityHeaders
 from aggregator.web.templating import make_templates
 
@@ -73,7 +73,7 @@ def create_app(
     app.mount("/static", StaticFiles(directory=str(static_dir())), name="static")
 
     # Each area owns its module and router; order matters only for overlapping paths (none).
-    for area in (auth, console, reporter, api, public):
+    for area in (auth, console, reporter, api, exports, public):
         app.include_router(area.router)
 
     @app.get("/healthz", include_in_schema=False)
