@@ -96,7 +96,9 @@ class _Toc:
 
 
 def write_bundle(storage: Storage, store: MediaStore, event: EventRecord, out: BinaryIO, *, public_url: str,
-                 now: datetime, database_revision: str | None, progress: Progress | None = None) -> BundleSummary:
+                 now: datetime, database_revision: str | None, progress: Progress | None = None,
+                 extra: Callable[[BagZip], None] | None = None) -> BundleSummary:
+    """The public bundle; `extra` adds files (the backup's) before the manifests are written."""
     programme = storage.programme(event.id)
     root = f"{event.slug}-export"
     bag = BagZip(out, root)
@@ -121,8 +123,7 @@ def write_bundle(storage: Storage, store: MediaStore, event: EventRecord, out: B
         shown = {i: p for i, p in storage.posts_by_ids(event.id, ids).items() if p.status is Status.APPROVED}
         story_keys.update({i: (p.platform.value, p.external_id) for i, p in shown.items()})
         files.load(shown.values())
-        extra = {b.media_url for b in story.blocks if b.media_url}
-        _load_extra(files, extra)
+        _load_extra(files, {b.media_url for b in story.blocks if b.media_url})
         bag.write_chunks(f"stories/{story.slug}.html", render(env, "export/story.html", {
             **base, "root": "../", "story": story, "sections": story_sections(story), "posts": shown}))
     bag.write_chunks("stories/index.html", render(env, "export/stories.html", {**base, "root": "../",
@@ -154,6 +155,8 @@ def write_bundle(storage: Storage, store: MediaStore, event: EventRecord, out: B
               "contributors": report.figures.contributors, "posts": report.figures.posts}
     bag.write("event.json", json.dumps(records.event_record(event, programme, story_json, counts, now,
                                                             database_revision), ensure_ascii=False, indent=2) + "\n")
+    if extra is not None:
+        extra(bag)
     files_total = len(bag.manifest)
     payload = bag.bytes
     bag.finish({"Source-Organization": event.title, "External-Description":

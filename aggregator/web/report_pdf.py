@@ -65,7 +65,7 @@ def write_pdf(storage: Storage, store: MediaStore, event: EventRecord, out: Path
     fetcher: Any
     urls: Any = getattr(weasyprint, "urls", None)
     if hasattr(urls, "URLFetcher"):  # WeasyPrint 68+: a URLFetcher subclass answering `fetch`
-        class LocalOnly(urls.URLFetcher):  # type: ignore[misc, name-defined]
+        class LocalOnly(urls.URLFetcher):  # type: ignore[misc]
             def fetch(self, url: str, headers: Any = None) -> Any:
                 data, mime = resource(url)
                 return urls.URLFetcherResponse(url, data, {"Content-Type": mime})
