@@ -39,4 +39,6 @@ def archive_env() -> Environment:
 
 
 def render(env: Environment, name: str, values: Mapping[str, Any]) -> Iterator[str]:
-    return env.get_template(name).generate(**values)
+    """One page as text. A page is at most one timeline page of cards, so it is rendered whole (faster
+    than Jinja's generate(), which yields every few characters)."""
+    yield env.get_template(name).render(**values)
