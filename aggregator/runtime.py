@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from aggregator.clock import Clock, system_clock
 from aggregator.config import LoadedConfig
@@ -81,4 +82,4 @@ def build_keeper(cfg: LoadedConfig, storage: Storage, clock: Clock = system_cloc
     server = cfg.settings.server
     caps = MediaCaps(server.media_max_file_mb * MB, server.media_max_event_mb * MB)
     http = HttpClient(server.user_agent, clock=clock, limits=HttpLimits(max_bytes=caps.max_file_bytes))
-    return MediaKeeper(storage, store_for(server.media_dir), http, caps, clock)
+    return MediaKeeper(storage, store_for(server.media_dir), http, caps, clock, uploads=Path(server.media_dir))

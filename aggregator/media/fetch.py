@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from aggregator.clock import Clock, system_clock
 from aggregator.media.store import MediaStore, image_type
@@ -44,8 +45,9 @@ Progress = Callable[[int, int], None]  # (done, of) URLs in this pass
 
 class MediaKeeper:
     def __init__(self, storage: Storage, store: MediaStore, http: HttpClient, caps: MediaCaps | None = None,
-                 clock: Clock = system_clock) -> None:
+                 clock: Clock = system_clock, uploads: Path | None = None) -> None:
         self.storage, self.store, self.http = storage, store, http
+        self.uploads = uploads.resolve() if uploads is not None else None  # reporters' uploads: /media/...
         self.caps = caps or MediaCaps()
         self.clock = clock
 
@@ -76,7 +78,7 @@ class MediaKeeper:
     def _keep(self, url: str, room: int) -> tuple[bool, int]:
         now = self.clock()
         try:
-            data = self.http.get_bytes(url, max_bytes=min(self.caps.max_file_bytes, max(room, 1)))
+            data = self._read(url, min(self.caps.max_file_bytes, max(room, 1)))
             ctype = image_type(data[:16])
             if ctype is None:
                 raise SourceError("not an image (JPEG, PNG, GIF or WebP)")
@@ -90,6 +92,19 @@ class MediaKeeper:
                 log.exception("media.not_recorded url=%s", url)
             log.info("media.failed url=%s error=%s at=%s", url, exc, now.isoformat())
             return False, 0
+
+    def _read(self, url: str, limit: int) -> bytes:
+        if not url.startswith("/media/"):
+            return self.http.get_bytes(url, max_bytes=limit)
+        # A reporter's upload, already on this server: copied from the upload folder, never fetched.
+        if self.uploads is None:
+            raise SourceError("reporters' uploads are not readable here")
+        path = (self.uploads / url.removeprefix("/media/")).resolve()
+        if self.uploads not in path.parents or not path.is_file():
+            raise SourceError(f"no such upload: {url}")
+        if path.stat().st_size > limit:
+            raise SourceError(f"upload over the size cap: {url}")
+        return path.read_bytes()
 
     def run(self, event_ids: list[int], per_run: int = BATCH) -> FetchSummary:
         """One scheduler tick: prune, then a bounded batch per event. Never raises StorageError."""

@@ -60,7 +60,8 @@ def referenced_urls(event_id: int | None) -> Any:
 
 
 def _web(url: str) -> bool:
-    return url.startswith(("http://", "https://"))
+    """Platform URLs, and reporters' uploads (/media/<event>/<file>.jpg, read from the upload folder)."""
+    return url.startswith(("http://", "https://")) or (url.startswith("/media/") and url.endswith(".jpg"))
 
 
 def wanted(conn: Connection, event_id: int, limit: int) -> list[str]:

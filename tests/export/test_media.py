@@ -57,3 +57,27 @@ def test_takedown_removes_files_only_that_post_used(day: Day) -> None:
     assert day.store.exists(shared), "another approved post still shows the shared photo"
     # alice's avatar stays: her other posts are still shown.
     assert day.store.exists(kept[f"{day.server.url}/avatar/alice.png"].sha256)
+
+
+def test_reporters_uploads_are_kept_from_the_upload_folder(day: Day, tmp_path: object) -> None:
+    from pathlib import Path
+
+    from aggregator.media.fetch import MediaKeeper
+    from aggregator.types import Author, Media, MediaKind, Post, PostKind
+    from tests.factories import approved, make_post
+
+    uploads = Path(str(tmp_path)) / "uploads"
+    (uploads / day.slug).mkdir(parents=True)
+    data = png((9, 9, 9))
+    (uploads / day.slug / "abc.jpg").write_bytes(data)  # the bytes are sniffed, not the name
+    base = make_post(30)
+    author = Author(base.author.platform, base.author.external_id, "reporter", "Reporter")  # no avatar
+    post = Post(**{**{f: getattr(base, f) for f in base.__dataclass_fields__}, "kind": PostKind.PHOTO,
+                   "author": author,
+                   "media": (Media(MediaKind.PHOTO, f"/media/{day.slug}/abc.jpg", f"/media/{day.slug}/../../x.jpg"),)})
+    day.storage.ingest(day.event_id, None, [approved(post)], None)
+    keeper = MediaKeeper(day.storage, day.store, day.keeper.http, uploads=uploads)
+    keeper.fetch_event(day.event_id)
+    kept = day.storage.kept_media([f"/media/{day.slug}/abc.jpg", f"/media/{day.slug}/../../x.jpg"])
+    assert list(kept) == [f"/media/{day.slug}/abc.jpg"]  # the path outside the folder is refused
+    assert kept[f"/media/{day.slug}/abc.jpg"].sha256 == hashlib.sha256(data).hexdigest()
