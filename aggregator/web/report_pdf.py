@@ -26,6 +26,11 @@ class PdfUnavailable(Exception):
 
 
 def _weasyprint() -> Any:
+    from PIL import ImageFile
+
+    # WeasyPrint turns on Pillow's process-wide LOAD_TRUNCATED_IMAGES when imported; our photo hashing
+    # relies on truncated images failing, so the setting is put back.
+    lenient = ImageFile.LOAD_TRUNCATED_IMAGES
     try:
         import weasyprint
     except ImportError:
@@ -34,7 +39,18 @@ def _weasyprint() -> Any:
         raise PdfUnavailable(f"WeasyPrint is installed but cannot load its system libraries ({exc}); "
                              "install Pango (Debian/Ubuntu: apt-get install libpango-1.0-0 libpangoft2-1.0-0)"
                              ) from None
+    finally:
+        ImageFile.LOAD_TRUNCATED_IMAGES = lenient
     return weasyprint
+
+
+def pdf_unavailable() -> str | None:
+    """Why PDFs cannot be made here, or None when they can."""
+    try:
+        _weasyprint()
+    except PdfUnavailable as exc:
+        return str(exc)
+    return None
 
 
 def report_html(storage: Storage, event: EventRecord, now: datetime) -> str:

@@ -116,13 +116,13 @@ def test_console_export_streams_a_bundle(day: Day, client: TestClient, tmp_path:
 
 
 def test_report_pdf(day: Day, tmp_path: Path) -> None:
-    try:
-        import weasyprint  # noqa: F401
-    except (ImportError, OSError) as exc:
+    from aggregator.web.report_pdf import pdf_unavailable, write_pdf
+
+    problem = pdf_unavailable()
+    if problem:
         if IN_CI:
-            pytest.fail(f"CI=true requires the pdf extra: {exc}")
-        pytest.skip(f"the pdf extra is not installed: {exc}")
-    from aggregator.web.report_pdf import write_pdf
+            pytest.fail(f"CI=true requires the pdf extra: {problem}")
+        pytest.skip(f"the pdf extra is not installed: {problem}")
 
     day.keeper.fetch_event(day.event_id)
     event = day.storage.event(day.slug)
