@@ -18,7 +18,6 @@ from aggregator.storage.moderation import Actor
 from aggregator.types import Author, Media, MediaKind, Platform, Post, PostKind
 from tests.factories import approved, make_post, migrated_storage, pending
 from tests.sources.server import LocalServer, Reply
-from tests.web.conftest import _browser, browser_page  # noqa: F401 - the browser fixtures, shared
 
 ACTOR = Actor(None, "test-moderator")
 

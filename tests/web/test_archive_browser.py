@@ -1,4 +1,5 @@
-"""The offline archive in a real browser: opened from file:// with every other request blocked.
+"""The offline archive in a real browser, opened from file:// with every other request blocked (it lives
+beside the other browser tests, which run last: the browser stays open until the session ends).
 
 Every internal link resolves (pages are visited, data files must exist), every image on every page
 loads (naturalWidth > 0), and no page logs a console error. The report page is one of the pages.
@@ -12,13 +13,13 @@ from urllib.parse import unquote, urldefrag, urlsplit
 
 import pytest
 
-from tests.export.conftest import Day
+from tests.export.conftest import Day, day, image_server  # noqa: F401 - the export tests' fixtures
 from tests.export.helpers import export
 
 
 @pytest.mark.browser
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
-def test_archive_opens_offline(day: Day, tmp_path: Path, browser_page: Any) -> None:
+def test_archive_opens_offline(day: Day, tmp_path: Path, browser_page: Any) -> None:  # noqa: F811
     day.keeper.fetch_event(day.event_id)
     story = day.storage.create_story(day.event_id, "The day", None, summary="Our story", seed=True)
     day.storage.update_story(story.id, status="published")
