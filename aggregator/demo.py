@@ -287,7 +287,9 @@ def run_demo(args: Any) -> int:
                           public_url=f"http://{args.host}:{args.port}")
         # Never a DATABASE_URL from the environment: that may be a real deployment's.
         database = args.database or f"sqlite:///{data_dir / 'demo.db'}"
-        cfg = LoadedConfig(cfg.path, cfg.settings, database, cfg.secrets)
+        # Kept media live beside the demo's database (--reset removes them with it).
+        kept = cfg.settings.server.model_copy(update={"media_dir": str(data_dir / "demo-media")})
+        cfg = LoadedConfig(cfg.path, cfg.settings.model_copy(update={"server": kept}), database, cfg.secrets)
         storage = open_storage(cfg)
         ensure_users(storage)
         ev = cfg.settings.events[0]
@@ -301,9 +303,7 @@ def run_demo(args: Any) -> int:
                 if all(o.ok and o.report is not None and o.report.inserted == 0 for o in outcomes):
                     break
         slug = curate_story(storage, record.id, ev, reporter.id if reporter else None)
-        if state.fast and collection.keeper is not None:  # the day's media, before the first page is served
-            for event_id in sorted(collection.ingestors):
-                collection.keeper.fetch_event(event_id)
+        # The media job starts with the scheduler and keeps the day's photos in the background.
         scheduler = Scheduler(collection.runners, tasks=collection.tasks())
         scheduler.start()
         event_id = record.id

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -11,10 +12,11 @@ from aggregator.media.fetch import MediaCaps, MediaKeeper
 from aggregator.media.store import store_for
 from aggregator.pipeline.ingest import PLATFORM_OF_KIND, THUMBNAIL_MAX_BYTES, Ingestor
 from aggregator.scheduler import PeriodicTask, SourceJob, SourceRunner, jobs_from_config
+from aggregator.sources.destination import FetchPolicy
 from aggregator.sources.http import MB, HttpClient, HttpLimits
 from aggregator.sources.registry import make_collector
 from aggregator.storage import Storage
-from aggregator.types import FetchResult, IngestReport
+from aggregator.types import FetchResult, IngestReport, PostKey
 
 
 @dataclass
@@ -47,6 +49,9 @@ class Collection:
             deleted=result.deleted,
         )
 
+    def remove(self, job: SourceJob, keys: Sequence[PostKey]) -> int:
+        return self.ingestors[job.event_id].remove_deleted(keys)
+
     def close(self) -> None:
         for runner in self.runners:
             runner.close()
@@ -61,9 +66,10 @@ def build_collection(
     hash_photos: bool = True,
 ) -> Collection:
     user_agent = cfg.settings.server.user_agent
+    policy = fetch_policy(cfg)
     col = Collection(cfg, storage, clock)
     if hash_photos:
-        col.http = HttpClient(user_agent, clock=clock)
+        col.http = HttpClient(user_agent, clock=clock, policy=policy)
     http = col.http
     fetch = (lambda url: http.get_bytes(url, THUMBNAIL_MAX_BYTES)) if http is not None else None
     for ev in cfg.settings.events:
@@ -73,13 +79,22 @@ def build_collection(
     if cfg.settings.server.keep_media:
         col.keeper = build_keeper(cfg, storage, clock)
     for job in jobs_from_config(cfg, storage, only):
-        col.runners.append(SourceRunner(job, storage, col.process, make_collector, clock, user_agent))
+        col.runners.append(SourceRunner(job, storage, col.process, make_collector, clock, user_agent,
+                                        remove=col.remove, fetch_policy=policy))
     return col
 
 
 def build_keeper(cfg: LoadedConfig, storage: Storage, clock: Clock = system_clock) -> MediaKeeper:
-    """The media job over the configured store, with its own safe HTTP client; close its `http` when done."""
+    """The media job over the configured store, with its own safe HTTP client (the same destination policy
+    as the collectors); close its `http` when done."""
     server = cfg.settings.server
     caps = MediaCaps(server.media_max_file_mb * MB, server.media_max_event_mb * MB)
-    http = HttpClient(server.user_agent, clock=clock, limits=HttpLimits(max_bytes=caps.max_file_bytes))
+    http = HttpClient(server.user_agent, clock=clock, limits=HttpLimits(max_bytes=caps.max_file_bytes),
+                      policy=fetch_policy(cfg))
     return MediaKeeper(storage, store_for(server.media_dir), http, caps, clock, uploads=Path(server.media_dir))
+
+
+def fetch_policy(cfg: LoadedConfig) -> FetchPolicy:
+    """The destination policy of every server-side fetch, from server.allow_private_fetch."""
+    allow = cfg.settings.server.allow_private_fetch
+    return FetchPolicy.allowing(allow.hosts, allow.ports, any_port=allow.any_port)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import random
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -24,6 +24,7 @@ from aggregator.clock import Clock
 from aggregator.config import EventSettings, LoadedConfig, SourceSettings
 from aggregator.pipeline.ingest import PLATFORM_OF_KIND
 from aggregator.sources.base import Collector, DeletionChecker, RateLimited, SourceContext, SourceError
+from aggregator.sources.destination import FetchPolicy
 from aggregator.storage import Storage, StorageError
 from aggregator.storage.leader import LeaderLock
 from aggregator.types import Cursor, FetchResult, IngestReport, PostKey
@@ -31,10 +32,16 @@ from aggregator.types import Cursor, FetchResult, IngestReport, PostKey
 log = logging.getLogger("aggregator.scheduler")
 
 BACKOFF_CAP = timedelta(hours=1)
-# Deletions at the source: every so often, ask the platform about the source's recent posts.
+# Deletions at the source: every so often, ask the platform about the source's posts. Each check
+# asks about the newest posts (deletions come soonest) and the next page of a sweep through all
+# of the source's standing posts of the event, whose place is kept in the database; a sweep that
+# reaches the end starts again. Budgets are ids per check, within each platform's lookup limits:
+# X tweets lookup 100 ids a request (5 requests), Bluesky getPosts 25 uris a request (10
+# requests), Mastodon one status a request (40 of its 300 requests per 5 minutes, every 10).
 RECHECK_EVERY = timedelta(minutes=10)
-RECHECK_WINDOW = timedelta(hours=24)
-RECHECK_LIMIT = {"x": 100, "bluesky": 100, "mastodon": 20}  # Mastodon: one request per status
+RECHECK_WINDOW = timedelta(hours=24)  # "newest": posts of the last day
+RECHECK_NEWEST = {"x": 100, "bluesky": 50, "mastodon": 10}
+RECHECK_SWEEP = {"x": 400, "bluesky": 200, "mastodon": 30}
 MAX_JITTER = 0.1  # up to 10% of the interval, so sources sharing a host spread out
 
 
@@ -63,9 +70,11 @@ class RunOutcome:
     rate_limited_until: datetime | None = None
     not_modified: bool = False
     removed: int = 0  # posts found deleted at the source and taken off every surface
+    skipped: tuple[tuple[str, int], ...] = ()  # (reason, count): fetched but not handed to ingest
 
 
 Process = Callable[[SourceJob, FetchResult], IngestReport]
+Remove = Callable[[SourceJob, Sequence[PostKey]], int]  # posts gone at the source -> how many removed
 CollectorFactory = Callable[[SourceContext], Collector]
 
 
@@ -107,13 +116,18 @@ class SourceRunner:
         make_collector: CollectorFactory,
         clock: Clock,
         user_agent: str,
+        remove: Remove | None = None,
+        fetch_policy: FetchPolicy | None = None,
     ) -> None:
         self.job = job
+        # Without the pipeline's moderation, a promoted copy of a deleted face waits for a moderator.
+        self.remove = remove or (lambda job, keys: storage.remove_at_source(job.event_id, keys))
         self.storage = storage
         self.process = process
         self.make_collector = make_collector
         self.clock = clock
         self.user_agent = user_agent
+        self.fetch_policy = fetch_policy
         self._collector: Collector | None = None  # kept between runs (e.g. a Bluesky session)
         self._lock = threading.Lock()
         self._last_recheck: datetime | None = None
@@ -128,6 +142,8 @@ class SourceRunner:
                 clock=self.clock,
                 user_agent=self.user_agent,
                 event_start=ev.utc(ev.start),
+                source_name=self.job.name,
+                fetch_policy=self.fetch_policy,
             )
             self._collector = self.make_collector(ctx)
         return self._collector
@@ -174,30 +190,42 @@ class SourceRunner:
         next_at = self.clock() + interval
         self.storage.record_source_schedule(job.source_id, next_at)
         log.info(
-            "source.fetched source=%s/%s fetched=%d new=%d unchanged=%d requests=%d",
-            job.event.slug, job.name, len(result.posts), report.inserted, report.unchanged, result.requests,
+            "source.fetched source=%s/%s fetched=%d new=%d folded=%d unchanged=%d skipped=%d requests=%d",
+            job.event.slug, job.name, result.fetched, report.inserted, report.folded, report.unchanged,
+            result.fetched - len(result.posts), result.requests,
         )
-        return RunOutcome(job, ok=True, report=report, fetched=len(result.posts), next_run_at=next_at,
-                          not_modified=result.not_modified, removed=removed)
+        return RunOutcome(job, ok=True, report=report, fetched=result.fetched, next_run_at=next_at,
+                          not_modified=result.not_modified, removed=removed, skipped=result.skipped)
 
     def _recheck_deletions(self) -> int:
-        """Posts deleted at the source since we stored them: removed, tombstoned, retracted. Never fails a run."""
+        """Posts deleted at the source since we stored them: removed, tombstoned, retracted. Never fails a run.
+
+        Asks about the newest posts and the next page of the sweep; the sweep's place moves on
+        only when the platform answered, so an outage skips nothing and removes nothing.
+        """
         collector = self._collector
-        limit = RECHECK_LIMIT.get(self.job.source.kind, 0)
+        kind = self.job.source.kind
+        newest_limit, sweep_limit = RECHECK_NEWEST.get(kind, 0), RECHECK_SWEEP.get(kind, 0)
         now = self.clock()
-        if not isinstance(collector, DeletionChecker) or not limit:
+        if not isinstance(collector, DeletionChecker) or not (newest_limit or sweep_limit):
             return 0
         if self._last_recheck is not None and now - self._last_recheck < RECHECK_EVERY:
             return 0
         self._last_recheck = now
         job = self.job
         try:
-            ids = self.storage.recheck_candidates(job.event_id, job.source_id, now - RECHECK_WINDOW, limit)
+            newest = self.storage.recheck_newest(job.event_id, job.source_id, now - RECHECK_WINDOW, newest_limit)
+            stored = self.storage.source(job.event_id, job.name)
+            after = (stored.recheck_position if stored else None) or 0
+            page = self.storage.recheck_page(job.event_id, job.source_id, after, sweep_limit)
+            ids = list(dict.fromkeys([*newest, *(ext for _, ext in page)]))
             gone = collector.check_deleted(ids) if ids else []
-            if not gone:
+            # A short page ends the sweep: the next check starts again from the oldest post.
+            position = page[-1][0] if len(page) == sweep_limit else None
+            removed = self.remove(job, [PostKey(PLATFORM_OF_KIND[kind], g) for g in gone]) if gone else 0
+            self.storage.record_recheck_position(job.source_id, position)
+            if not removed:
                 return 0
-            platform = PLATFORM_OF_KIND[job.source.kind]
-            removed = self.storage.remove_at_source(job.event_id, [PostKey(platform, g) for g in gone])
         except (SourceError, StorageError) as exc:
             log.info("source.recheck_skipped source=%s/%s error=%s", job.event.slug, job.name, exc)
             return 0

@@ -22,7 +22,7 @@ from aggregator.storage import Storage, StorageError
 
 log = logging.getLogger("aggregator.media")
 
-BATCH = 50
+BATCH = 200  # URLs per event per run of the job
 
 
 @dataclass(frozen=True, slots=True)

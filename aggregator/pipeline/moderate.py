@@ -35,9 +35,11 @@ Rules, first match wins:
 ==  =====================  ========  ==================================================
 
 Word matching (:mod:`aggregator.pipeline.textnorm`) is whole-word and
-Unicode-aware after NFKC, case folding and removal of invisible characters,
-so "ass" does not match "class" and "sp\\u200bam" matches "spam"; common
-leetspeak is folded too. Author lists take ``platform:handle`` or a bare
+Unicode-aware after NFKC, case folding, removal of invisible characters and
+accents, and folding of look-alike characters (Unicode confusables), so "ass"
+does not match "class" while "sp\\u200bam", "cásino" and "cаsino" (Cyrillic
+"а") match "spam" and "casino"; common leetspeak is folded too. Author lists
+and handles are folded the same way. Author lists take ``platform:handle`` or a bare
 ``handle`` (case-insensitive, a leading ``@`` ignored; Mastodon handles as
 ``user@instance``), or a platform's own author id (``bluesky:did:plc:...``,
 or a bare DID / profile URL).

@@ -3,9 +3,12 @@
 Everything here is pure and works on plain ``str``; nothing is ever shown to
 people, so folding can be aggressive where it helps matching:
 
-- :func:`normalise_for_matching` -- NFKC, case folding, invisible characters
-  removed (zero-width, bidi controls, soft hyphen, variation selectors...),
-  "Zalgo" marks stacked on ASCII letters removed, whitespace collapsed.
+- :func:`normalise_for_matching` -- NFKC (fullwidth letters become ASCII), case
+  folding, invisible characters removed (zero-width, bidi controls, soft hyphen,
+  variation selectors...), combining marks on Latin/Greek/Cyrillic letters
+  removed (accents and "Zalgo" alike), confusable characters folded to one
+  representative (Cyrillic "а" -> "a", :mod:`aggregator.pipeline.confusables`),
+  whitespace collapsed.
 - :func:`contains_phrase` -- whole-word (Unicode-aware) phrase search in
   normalised text; ``"ass"`` does not match ``"class"``. A trailing ``*`` in a
   phrase matches any word ending (``"fuck*"`` matches ``"fucking"``), spaces in
@@ -17,6 +20,9 @@ people, so folding can be aggressive where it helps matching:
 - :func:`similarity` -- 0..1 similarity of two posts' texts for cross-post
   detection, ignoring links, @mentions and ``#`` marks, tolerant of a copy cut
   short with an ellipsis. Symmetric: ``similarity(a, b) == similarity(b, a)``.
+  Bounded work: only the first :data:`MAX_SIMILARITY_TOKENS` words count, and
+  with ``at_least`` a cheap upper bound (bit-parallel LCS) skips difflib for
+  pairs that cannot reach it (docs/security.md, "Bounded work").
 """
 
 from __future__ import annotations
@@ -26,6 +32,10 @@ import unicodedata
 from collections.abc import Iterable
 from difflib import SequenceMatcher
 from functools import lru_cache
+
+from rapidfuzz.distance import Indel
+
+from aggregator.pipeline.confusables import I_OR_L, fold_confusables
 
 __all__ = [
     "PhraseMatcher",
@@ -40,9 +50,14 @@ __all__ = [
 # Invisible characters that are not category Cf but still hide inside words:
 # combining grapheme joiner, Hangul fillers, Khmer inherent vowels, variation selectors.
 _INVISIBLE = re.compile("[\u034f\u115f\u1160\u17b4\u17b5\u3164\uffa0\ufe00-\ufe0f\U000e0100-\U000e01ef]")
-# Combining marks left after NFKC on an ASCII letter or digit have no precomposed form:
-# they are decoration ("Zalgo") and would split a word for matching.
-_ZALGO = re.compile("(?<=[a-z0-9])[\u0300-\u036f\u0489\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]+")
+# Combining marks on a Latin, Greek or Cyrillic letter or a digit (after NFD): accents and
+# "Zalgo" decoration alike. Matching ignores them, so "cásino" and "c\u0301asino" are "casino"
+# (docs/decisions.md: a list entry matches with or without accents). Marks of other scripts
+# (Indic vowel signs, Hebrew points...) are part of their words and stay.
+_MARKS = re.compile(
+    "(?<=[0-9A-Za-z\u00c0-\u024f\u0370-\u03ff\u0400-\u052f\u1e00-\u1fff])"
+    "[\u0300-\u036f\u0483-\u0489\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]+"
+)
 
 
 def _drop_format(text: str) -> str:
@@ -54,13 +69,37 @@ def _drop_format(text: str) -> str:
 
 
 def normalise_for_matching(text: str) -> str:
-    """Fold ``text`` for comparison: NFKC, casefold, no invisible characters, single spaces."""
+    """Fold ``text`` for comparison: NFKC, no invisible characters, casefold, no accents,
+    confusables folded (:mod:`aggregator.pipeline.confusables`), single spaces."""
+    if text.isascii():
+        return " ".join(text.casefold().split())
+    # One pass can expose a new fold (a confusable's target may carry a mark: "ꮏ" -> "ţ"),
+    # so repeat until nothing changes; matching needs N(N(x)) == N(x). Two passes suffice in
+    # practice; the bound keeps the work linear.
+    for _ in range(4):
+        folded = _fold_once(text)
+        if folded == text:
+            break
+        text = folded
+    return text
+
+
+def _fold_once(text: str) -> str:
+    if text.isascii():
+        return " ".join(text.casefold().split())
+    text = fold_confusables(text)  # before NFKC: "ϲ" looks like "c", NFKC makes it "ς"
     text = unicodedata.normalize("NFKC", text)
     text = _drop_format(text)
     text = _INVISIBLE.sub("", text)
-    text = unicodedata.normalize("NFKC", text.casefold())
-    text = _ZALGO.sub("", text)
+    text = fold_confusables(_strip_marks(text))
+    text = _strip_marks(unicodedata.normalize("NFKC", text.casefold()))  # "İ" casefolds to "i" + a mark
+    # Again after case folding: a lower-case letter folds like the capital it resembles.
+    text = fold_confusables(text).casefold()
     return " ".join(text.split())
+
+
+def _strip_marks(text: str) -> str:
+    return unicodedata.normalize("NFC", _MARKS.sub("", unicodedata.normalize("NFD", text)))
 
 
 # --- phrase search -----------------------------------------------------------------
@@ -163,7 +202,7 @@ class PhraseMatcher:
     def __init__(self, phrases: Iterable[str]) -> None:
         seen: dict[str, str] = {}
         for raw in phrases:
-            norm = normalise_for_matching(raw)
+            norm = normalise_for_matching(raw).replace(I_OR_L, "i")
             if _phrase_pattern(norm) is not None:
                 seen.setdefault(norm, raw.strip())
         # Longer phrases first, so "buy now cheap" is reported rather than "buy now".
@@ -205,12 +244,18 @@ class PhraseMatcher:
         """The phrase (as it was written in the list) found in ``text_norm``, or None."""
         if not self.phrases or not text_norm:
             return None
-        found = self._search(text_norm)
-        if found is None and leet:
-            folded = leet_fold(text_norm)
-            if folded != text_norm:
-                found = self._search(folded)
-        return found
+        texts = [text_norm]
+        if I_OR_L in text_norm:  # an "I or l" look-alike: try it as each
+            texts = [text_norm.replace(I_OR_L, "i"), text_norm.replace(I_OR_L, "l")]
+        for text in texts:
+            found = self._search(text)
+            if found is None and leet:
+                folded = leet_fold(text)
+                if folded != text:
+                    found = self._search(folded)
+            if found is not None:
+                return found
+        return None
 
 
 @lru_cache(maxsize=64)
@@ -226,6 +271,9 @@ _DOTTED = re.compile(r"\w\.\w")
 _MENTION = re.compile(r"(?<![\w@])@\w[\w.\-]*(?:@[\w\-]+(?:\.[\w\-]+)+)?")  # @a, @a@host.tld, @a.bsky.social
 _ELLIPSIS = ("…", "...")
 _MIN_PREFIX_TOKENS = 5
+# difflib's ratio is super-linear (worst cases cubic: two 500-word texts of one repeated word take
+# seconds); posts are far shorter, so comparing the first 200 words leaves real decisions unchanged.
+MAX_SIMILARITY_TOKENS = 200
 
 
 def _is_link_text(word: str) -> bool:
@@ -248,20 +296,29 @@ def text_tokens(text: str) -> tuple[str, ...]:
     return _similarity_view(text)[0]
 
 
-def _ratio(a: tuple[str, ...], b: tuple[str, ...]) -> float:
+def _ratio(a: tuple[str, ...], b: tuple[str, ...], at_least: float) -> float:
+    a, b = a[:MAX_SIMILARITY_TOKENS], b[:MAX_SIMILARITY_TOKENS]
+    # difflib's matching blocks are a common subsequence, so the LCS ratio (fast, symmetric) is an
+    # upper bound of its ratio: below `at_least`, difflib cannot reach it either and need not run.
+    bound = float(Indel.normalized_similarity(a, b))
+    if bound < at_least - 1e-9:
+        return bound
     if a > b:  # SequenceMatcher is not always symmetric: fix the order
         a, b = b, a
     return SequenceMatcher(None, a, b, autojunk=False).ratio()
 
 
-def similarity(a: str, b: str) -> float:
+def similarity(a: str, b: str, *, at_least: float = 0.0) -> float:
     """How alike two posts' texts are, 0.0-1.0, for cross-post detection.
 
     Compares word sequences (difflib ratio over tokens) after normalising and
     dropping links, @mentions and ``#`` marks (each platform rewrites those).
     A text ending in an ellipsis (a copy cut to fit a length limit) is also
     compared with the same-length start of the other. Texts with no words left
-    score 1.0 only when their normalised forms are equal and non-empty.
+    score 1.0 only when their normalised forms are equal and non-empty. Only
+    the first MAX_SIMILARITY_TOKENS words are compared. With ``at_least``, a
+    score below it may be any value below it (an upper bound, not difflib's):
+    callers that only ask "at least this similar?" get the same answer faster.
     """
     ta, cut_a, na = _similarity_view(a)
     tb, cut_b, nb = _similarity_view(b)
@@ -269,10 +326,10 @@ def similarity(a: str, b: str) -> float:
         return 1.0 if na and na == nb else 0.0
     if ta == tb:
         return 1.0
-    best = _ratio(ta, tb)
+    best = _ratio(ta, tb, at_least)
     for short, cut, long in ((ta, cut_a, tb), (tb, cut_b, ta)):
         # The last word of a truncated copy may itself be cut: compare without it.
         if cut and len(short) > _MIN_PREFIX_TOKENS and len(short) <= len(long):
             head = short[:-1]
-            best = max(best, _ratio(head, long[: len(head)]))
+            best = max(best, _ratio(head, long[: len(head)], at_least))
     return best

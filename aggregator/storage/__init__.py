@@ -19,6 +19,7 @@ from aggregator.clock import Clock, system_clock
 from aggregator.config import Settings
 from aggregator.storage import announcements as _announcements
 from aggregator.storage import authors as _authors
+from aggregator.storage import deletions as _deletions
 from aggregator.storage import events as _events
 from aggregator.storage import exports as _exports
 from aggregator.storage import live as _live
@@ -181,14 +182,24 @@ class Storage:
         with self.read() as conn:
             return _posts.known_keys(conn, event_id, keys)
 
-    def recheck_candidates(self, event_id: int, source_id: int, since: datetime, limit: int = 100) -> list[str]:
+    def recheck_page(self, event_id: int, source_id: int, after_id: int, limit: int) -> list[tuple[int, str]]:
         with self.read() as conn:
-            return _posts.recheck_candidates(conn, event_id, source_id, since, limit)
+            return _deletions.recheck_page(conn, event_id, source_id, after_id, limit)
 
-    def remove_at_source(self, event_id: int, keys: Sequence[PostKey], reason: str = "deleted_at_source") -> int:
-        """Deleted at the source: removed everywhere, tombstoned, retracted from walls; one transaction."""
+    def recheck_newest(self, event_id: int, source_id: int, since: datetime, limit: int) -> list[str]:
+        with self.read() as conn:
+            return _deletions.recheck_newest(conn, event_id, source_id, since, limit)
+
+    def record_recheck_position(self, source_id: int, position: int | None) -> None:
         with self.write() as conn:
-            return _posts.remove_at_source(conn, event_id, keys, reason, self.clock())
+            _events.record_recheck_position(conn, source_id, position)
+
+    def remove_at_source(self, event_id: int, keys: Sequence[PostKey], reason: str = "deleted_at_source",
+                         decide: _deletions.Decide | None = None) -> int:
+        """Deleted at the source: removed everywhere, tombstoned, retracted from walls, and a deleted
+        card face handed on to its next copy (shown only if `decide` approves it); one transaction."""
+        with self.write() as conn:
+            return _deletions.remove_at_source(conn, event_id, keys, reason, self.clock(), decide)
 
     # ---- live log -------------------------------------------------------------------------------------
 

@@ -2,15 +2,43 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
+import logging
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.engine import Connection
 
-from aggregator.config import EventSettings, Settings
+from aggregator.config import EventSettings, Settings, SourceSettings
 from aggregator.storage.records import EventRecord, SessionRecord, SourceRecord
 from aggregator.storage.schema import events, programme_sessions, sources
+
+log = logging.getLogger("aggregator.storage")
+
+# Params that only tune how a source is fetched; every other param says *what* it collects.
+_TUNING_PARAMS = frozenset({"timeout", "max_bytes", "max_pages", "max_results", "limit"})
+
+
+def source_address(ev: EventSettings, src: SourceSettings) -> str:
+    """A fingerprint of what a source collects: kind, API/feed address and query.
+
+    A cursor (a since_id, a min_id, an ETag) only means something for the address and
+    query it came from; when this changes the source starts again from a fresh cursor.
+    """
+    what = {
+        "kind": src.kind,
+        "base_url": src.base_url,
+        "params": {k: v for k, v in sorted(src.params.items()) if k not in _TUNING_PARAMS},
+        "hashtags": sorted(ev.source_hashtags(src)),
+        "match": src.match,
+        "keywords": sorted(src.keywords),
+        "accounts": sorted(src.accounts),
+        "exclude_words": sorted(src.exclude_words),
+        "exclude_accounts": sorted(src.exclude_accounts),
+    }
+    return hashlib.sha256(json.dumps(what, sort_keys=True, default=str).encode()).hexdigest()[:32]
 
 
 def sync(conn: Connection, settings: Settings, now: datetime) -> dict[str, int]:
@@ -64,16 +92,23 @@ def _sync_event(conn: Connection, ev: EventSettings, now: datetime) -> int:
             ],
         )
     configured = {ev.source_name(i): src for i, src in enumerate(ev.sources)}
-    stored = {r.name: r.id for r in conn.execute(select(sources.c.id, sources.c.name).where(
+    stored = {r.name: r for r in conn.execute(select(sources.c.id, sources.c.name, sources.c.address).where(
         sources.c.event_id == event_id))}
     for name, src in configured.items():
-        if name in stored:
-            conn.execute(update(sources).where(sources.c.id == stored[name]).values(kind=src.kind,
-                                                                                   enabled=src.enabled))
+        address = source_address(ev, src)
+        row = stored.get(name)
+        if row is not None:
+            changes: dict[str, Any] = {"kind": src.kind, "enabled": src.enabled, "address": address}
+            # Matched by name, but collecting something else: the old cursor would skip or
+            # misplace posts (a since_id from another instance). Start afresh.
+            if row.address is not None and row.address != address:
+                changes.update(cursor_position=None, etag=None, last_modified=None, recheck_position=None)
+                log.warning("source.address_changed event=%s source=%s: cursor reset", ev.slug, name)
+            conn.execute(update(sources).where(sources.c.id == row.id).values(**changes))
         else:
             conn.execute(sources.insert().values(event_id=event_id, name=name, kind=src.kind, enabled=src.enabled,
-                                                 consecutive_failures=0, posts_collected=0))
-    gone = [sid for name, sid in stored.items() if name not in configured]
+                                                 consecutive_failures=0, posts_collected=0, address=address))
+    gone = [r.id for name, r in stored.items() if name not in configured]
     if gone:
         conn.execute(update(sources).where(sources.c.id.in_(gone)).values(enabled=False))
     return event_id
@@ -114,6 +149,7 @@ def source_record(row: Any) -> SourceRecord:
         last_run_at=row.last_run_at, last_success_at=row.last_success_at, last_error_at=row.last_error_at,
         last_error=row.last_error, consecutive_failures=row.consecutive_failures, next_run_at=row.next_run_at,
         rate_limited_until=row.rate_limited_until, posts_collected=row.posts_collected,
+        recheck_position=row.recheck_position,
     )
 
 
@@ -147,6 +183,10 @@ def record_failure(
             rate_limited_until=rate_limited_until,
         )
     )
+
+
+def record_recheck_position(conn: Connection, source_id: int, position: int | None) -> None:
+    conn.execute(update(sources).where(sources.c.id == source_id).values(recheck_position=position))
 
 
 def record_schedule(conn: Connection, source_id: int, next_run_at: datetime | None) -> None:

@@ -43,7 +43,12 @@ def insert_for(conn: Connection) -> Any:
     return postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
 
 
-def upsert_author(conn: Connection, author: Author, now: datetime) -> int:
+def upsert_author(conn: Connection, author: Author, seen_at: datetime) -> int:
+    """The author's row id; the profile (name, avatar...) is replaced only by one from a newer post.
+
+    `seen_at` is the time of the post the profile came from (stored as authors.updated_at): a
+    collector delivering an old post late must not roll back a renamed account or a new avatar.
+    """
     values = {
         "platform": author.platform.value,
         "external_id": author.external_id,
@@ -52,14 +57,22 @@ def upsert_author(conn: Connection, author: Author, now: datetime) -> int:
         "avatar_url": author.avatar_url,
         "profile_url": author.profile_url,
         "bot": author.bot,
-        "updated_at": now,
+        "updated_at": seen_at,
     }
     stmt = insert_for(conn)(authors).values(**values)
     stmt = stmt.on_conflict_do_update(
         index_elements=["platform", "external_id"],
         set_={k: stmt.excluded[k] for k in ("handle", "name", "avatar_url", "profile_url", "bot", "updated_at")},
+        where=authors.c.updated_at <= stmt.excluded.updated_at,
     ).returning(authors.c.id)
-    return int(conn.execute(stmt).scalar_one())
+    found = conn.execute(stmt).scalar_one_or_none()
+    if found is None:  # a newer profile is stored: keep it
+        found = conn.execute(
+            select(authors.c.id).where(
+                authors.c.platform == author.platform.value, authors.c.external_id == author.external_id
+            )
+        ).scalar_one()
+    return int(found)
 
 
 def _existing(conn: Connection, event_id: int, keys: Sequence[PostKey]) -> dict[PostKey, Any]:
@@ -151,6 +164,7 @@ class _Batch:
     live_events: int = 0
     recounted: set[int] = field(default_factory=set)  # approved cards whose repost count grew
     authors: dict[tuple[str, str], int] = field(default_factory=dict)  # upserted once per batch
+    author_seen: dict[tuple[str, str], datetime] = field(default_factory=dict)  # newest post's time per author
     decisions: list[dict[str, Any]] = field(default_factory=list)  # written together at the end
     approvals: list[tuple[str, int | None]] = field(default_factory=list)  # live rows, in order
     faces: dict[int, int] = field(default_factory=dict)  # folded post id -> the post it is folded into
@@ -253,8 +267,9 @@ def _insert(
     status = Status.DUPLICATE if canonical_id is not None else item.decision.status
     author_key = (post.author.platform.value, post.author.external_id)
     author_id = state.authors.get(author_key)
-    if author_id is None:
-        author_id = state.authors[author_key] = upsert_author(conn, post.author, state.now)
+    if author_id is None or post.created_at > state.author_seen[author_key]:
+        author_id = state.authors[author_key] = upsert_author(conn, post.author, min(post.created_at, state.now))
+        state.author_seen[author_key] = post.created_at
     stmt = (
         insert_for(conn)(posts)
         .values(
@@ -385,7 +400,8 @@ def hydrate(conn: Connection, rows: Sequence[Any]) -> list[StoredPost]:
             )
         for c in conn.execute(
             select(posts.c.canonical_id, posts.c.platform, posts.c.url)
-            .where(posts.c.canonical_id.in_(part), posts.c.dup_kind != "repost")
+            .where(posts.c.canonical_id.in_(part), posts.c.dup_kind != "repost",
+                   posts.c.status == Status.DUPLICATE.value)  # a copy deleted at its source is no link
             .order_by(posts.c.id)
         ):
             copies_by[c.canonical_id].append((Platform(c.platform), c.url))
@@ -525,40 +541,3 @@ def approved_counts_by_author(conn: Connection, event_id: int, since: datetime) 
         .group_by(authors.c.platform, authors.c.external_id)
     )
     return {(p, e): int(n) for p, e, n in rows}
-
-
-def remove_at_source(conn: Connection, event_id: int, keys: Sequence[PostKey], reason: str,
-                     now: datetime) -> int:
-    """Posts deleted at their source: status removed, a tombstone, and a retraction for the walls."""
-    removed = 0
-    for key in keys:
-        row = conn.execute(select(posts.c.id, posts.c.status).where(
-            posts.c.event_id == event_id, posts.c.platform == key.platform.value,
-            posts.c.external_id == key.external_id)).first()
-        stmt = insert_for(conn)(tombstones).values(
-            event_id=event_id, platform=key.platform.value, external_id=key.external_id, reason=reason,
-            created_at=now).on_conflict_do_nothing()
-        conn.execute(stmt)
-        if row is None or row.status == Status.REMOVED.value:
-            continue
-        conn.execute(update(posts).where(posts.c.id == row.id).values(
-            status=Status.REMOVED.value, status_rule=reason, status_detail="", updated_at=now, pinned=False,
-            featured=False))
-        conn.execute(moderation_decisions.insert().values(
-            post_id=row.id, status=Status.REMOVED.value, rule=reason, detail="", decided_at=now))
-        if row.status == Status.APPROVED.value:
-            live.append(conn, event_id, "post.retracted", row.id, now)
-        removed += 1
-    return removed
-
-
-def recheck_candidates(conn: Connection, event_id: int, source_id: int, since: datetime, limit: int) -> list[str]:
-    """External ids of a source's recent shown or held posts, newest first: worth asking about deletions."""
-    rows = conn.execute(
-        select(posts.c.external_id)
-        .where(posts.c.event_id == event_id, posts.c.source_id == source_id, posts.c.created_at >= since,
-               posts.c.status.in_([Status.APPROVED.value, Status.PENDING.value]))
-        .order_by(posts.c.created_at.desc(), posts.c.id.desc())
-        .limit(limit)
-    )
-    return [r.external_id for r in rows]

@@ -55,6 +55,7 @@ class SourceRecord:
     next_run_at: datetime | None
     rate_limited_until: datetime | None
     posts_collected: int
+    recheck_position: int | None = None  # the deletion sweep's place: last post id checked
 
 
 @dataclass(frozen=True, slots=True)

@@ -119,6 +119,10 @@ sources = Table(
     Column("next_run_at", UTCDateTime),
     Column("rate_limited_until", UTCDateTime),
     Column("posts_collected", Integer, nullable=False, default=0),
+    # Fingerprint of what the source collects (kind, address, query): a change resets the cursor.
+    Column("address", Text),
+    # The deletion re-check's place in its sweep of the source's posts (last post id checked).
+    Column("recheck_position", BigInteger),
     UniqueConstraint("event_id", "name"),
 )
 
@@ -133,7 +137,7 @@ authors = Table(
     Column("avatar_url", Text),
     Column("profile_url", Text),
     Column("bot", Boolean, nullable=False, default=False),
-    Column("updated_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),  # time of the post the profile came from (newest wins)
     UniqueConstraint("platform", "external_id"),
 )
 

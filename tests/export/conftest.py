@@ -12,6 +12,7 @@ from PIL import Image
 
 from aggregator.media.fetch import MediaKeeper
 from aggregator.media.store import LocalMediaStore
+from aggregator.sources.destination import FetchPolicy
 from aggregator.sources.http import HttpClient
 from aggregator.storage import Storage
 from aggregator.storage.moderation import Actor
@@ -20,6 +21,7 @@ from tests.factories import approved, make_post, migrated_storage, pending
 from tests.sources.server import LocalServer, Reply
 
 ACTOR = Actor(None, "test-moderator")
+LOOPBACK = FetchPolicy.allowing(["127.0.0.1"], any_port=True)  # the image server is on loopback
 
 
 def png(colour: tuple[int, int, int], size: tuple[int, int] = (40, 30)) -> bytes:
@@ -78,11 +80,14 @@ def day(db_url: str, tmp_path: Path, image_server: LocalServer) -> Iterator[Day]
         items = [approved(photo_post(n, base, author=("alice", "bashir", "chen")[n % 3])) for n in range(6)]
         items.append(approved(photo_post(6, base, author="bashir", shared=True)))
         items.append(approved(photo_post(7, base, author="chen", shared=True)))
-        items.append(approved(make_post(8, text="=HYPERLINK(\"http://evil.test\",\"click\") Über café")))
+        formula = make_post(8, text="=HYPERLINK(\"http://evil.test\",\"click\") Über café")
+        alice = photo_post(0, base).author  # the same account, the same avatar on the image server
+        items.append(approved(Post(**{**{f: getattr(formula, f) for f in formula.__dataclass_fields__},
+                                      "author": alice})))
         items.append(pending(photo_post(9, base, author="mallory", text="pending secret pk0009q")))
         storage.ingest(event.id, None, items, None)
         store = LocalMediaStore(tmp_path / "media")
-        http = HttpClient("test-agent")
+        http = HttpClient("test-agent", policy=LOOPBACK)
         keeper = MediaKeeper(storage, store, http, clock=storage.clock)
         try:
             yield Day(storage, store, keeper, image_server, event.id, event.slug)

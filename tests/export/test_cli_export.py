@@ -19,6 +19,10 @@ CONFIG = """
 database_url = "sqlite:///{db}"
 media_dir = "{media}"
 
+[server.allow_private_fetch]
+hosts = ["127.0.0.1"]
+any_port = true
+
 [[events]]
 slug = "coproduction-2014"
 title = "3rd National Co-production Conference"

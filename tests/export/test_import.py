@@ -17,7 +17,7 @@ from aggregator.sources.http import HttpClient
 from aggregator.storage import Storage
 from aggregator.storage.migrate import upgrade
 from aggregator.types import Status
-from tests.export.conftest import ACTOR, Day
+from tests.export.conftest import ACTOR, LOOPBACK, Day
 from tests.export.helpers import NOW, export
 
 
@@ -77,7 +77,7 @@ def test_export_import_export_is_identical(day: Day, tmp_path: Path, other_url: 
         assert len(target.stories(event.id, include_drafts=True)) == 2
         assert target.tombstone_reason(event.id, next(iter([_key(day, 3)]))) == "taken_down"
         assert target.audit_entries(event.id)
-        http = HttpClient("test")
+        http = HttpClient("test", policy=LOOPBACK)
         again = Day(target, store, MediaKeeper(target, store, http), day.server, event.id, day.slug)
         _, second = export(again, tmp_path / "second.zip")
         http.close()
