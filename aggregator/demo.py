@@ -318,6 +318,8 @@ def run_demo(args: Any) -> int:
         with contextlib.suppress(KeyboardInterrupt):  # uvicorn re-raises Ctrl-C after shutting down
             server.run()
     finally:
+        if collection is not None and collection.keeper is not None:
+            collection.keeper.stop()  # before the scheduler waits for its jobs
         for part in (curator, scheduler):
             if part is not None:
                 part.stop()

@@ -58,6 +58,7 @@ class Collection:
         if self.http is not None:
             self.http.close()
         if self.keeper is not None:
+            self.keeper.stop()
             self.keeper.http.close()
 
 

@@ -10,6 +10,7 @@ destination policy). Per file: `server.media_max_file_mb`; per event:
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,6 +49,10 @@ class MediaKeeper:
                  clock: Clock = system_clock, uploads: Path | None = None) -> None:
         self.storage, self.store, self.http = storage, store, http
         self.uploads = uploads.resolve() if uploads is not None else None  # reporters' uploads: /media/...
+        self.stopping = threading.Event()  # set on shutdown: a run in progress ends after its current file
+
+    def stop(self) -> None:
+        self.stopping.set()
         self.caps = caps or MediaCaps()
         self.clock = clock
 
@@ -66,6 +71,8 @@ class MediaKeeper:
         used = self.storage.media_event_bytes(event_id)
         todo = self.storage.media_wanted(event_id, limit or 1_000_000)
         for i, url in enumerate(todo):
+            if self.stopping.is_set():
+                break
             if used >= self.caps.max_event_bytes:
                 log.warning("media.event_cap event=%d bytes=%d", event_id, used)
                 return FetchSummary(kept, failed, size, over_cap=True)
