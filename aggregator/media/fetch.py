@@ -50,11 +50,11 @@ class MediaKeeper:
         self.storage, self.store, self.http = storage, store, http
         self.uploads = uploads.resolve() if uploads is not None else None  # reporters' uploads: /media/...
         self.stopping = threading.Event()  # set on shutdown: a run in progress ends after its current file
+        self.caps = caps or MediaCaps()
+        self.clock = clock
 
     def stop(self) -> None:
         self.stopping.set()
-        self.caps = caps or MediaCaps()
-        self.clock = clock
 
     def prune(self) -> int:
         """Remove files that no approved post shows any more (after takedowns, deletions at the source)."""
