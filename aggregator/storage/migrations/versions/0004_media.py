@@ -1,7 +1,7 @@
 """media store index: the platform URLs kept locally and the content-addressed file of each
 
 Revision ID: 0004
-Revises: 0007 (chained after the migrations merged before it)
+Revises: 0003 (chained after the migrations merged before it)
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from alembic import op
 import aggregator.storage.schema
 
 revision = "0004"
-down_revision = "0007"
+down_revision = "0003"
 branch_labels = None
 depends_on = None
 
