@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy.engine import make_url
 
 from aggregator import __version__
+from aggregator.cli_export import CommandError
 from aggregator.config import ConfigError, LoadedConfig, load_config
 from aggregator.storage import Storage, StorageError
 
@@ -216,7 +217,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from aggregator.storage.leader import LeaderLock
 
     # One collecting process per database; other `serve` processes stand by and take over.
-    scheduler = Scheduler(collection.runners, leader=LeaderLock(storage.engine)) if collection else None
+    scheduler = (Scheduler(collection.runners, leader=LeaderLock(storage.engine), tasks=collection.tasks())
+                 if collection else None)
     try:
         if scheduler is not None:
             scheduler.start()
@@ -313,9 +315,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--config", metavar="FILE", help="demo config (default: the shipped config/demo.toml)")
     p.set_defaults(handler=cmd_demo)
 
+    from aggregator.cli_export import add_export_commands
     from aggregator.cli_users import add_user_commands
 
     add_user_commands(sub)
+    add_export_commands(sub)
 
     p = sub.add_parser("serve", help="serve the wall, timeline, console and API, and collect on schedule")
     _add_config_arg(p)
@@ -339,7 +343,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as exc:
         print(f"aggregator: {exc}", file=sys.stderr)
         return 2
-    except StorageError as exc:
+    except (StorageError, CommandError) as exc:
         print(f"aggregator: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

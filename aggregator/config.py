@@ -107,7 +107,16 @@ class ServerSettings(_Model):
         "If unset, a random key is made at start (sessions end on restart).",
     )
     cors_origins: tuple[str, ...] = Field((), description="Origins allowed to call the JSON API from a browser.")
-    media_dir: str = Field("data/media", description="Folder for reporters' uploaded photos and thumbnails.")
+    media_dir: str = Field(
+        "data/media", description="Folder for reporters' uploaded photos and the kept media (sha256/ inside)."
+    )
+    keep_media: bool = Field(
+        True, description="Keep approved posts' photos, thumbnails, video posters and avatars in media_dir "
+        "(a background job fetches them; pages then serve the local copy)."
+    )
+    media_max_file_mb: int = Field(20, ge=1, le=1024, description="Largest media file kept, MB.")
+    media_max_event_mb: int = Field(2048, ge=1, description="Most media kept for one event, MB.")
+    media_fetch_interval: int = Field(30, ge=5, le=86400, description="Seconds between runs of the media job.")
     media_origins: tuple[str, ...] = Field(
         (),
         description="Origins besides any https: one that photos and posters may load from (the demo adds its "
@@ -308,6 +317,9 @@ class EventSettings(_Model):
     wall: WallSettings = Field(default_factory=WallSettings, description="Wall display options.")
     walls: tuple[NamedWall, ...] = Field(
         (), description="More walls of this event, each at /e/<slug>/wall/<name> with its own options."
+    )
+    report_public: bool = Field(
+        False, description="Anyone may read the report of the day (/e/<slug>/report); otherwise organisers only."
     )
 
     @field_validator("timezone")

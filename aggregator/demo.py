@@ -295,7 +295,9 @@ def run_demo(args: Any) -> int:
                           public_url=f"http://{args.host}:{args.port}")
         # Never a DATABASE_URL from the environment: that may be a real deployment's.
         database = args.database or f"sqlite:///{data_dir / 'demo.db'}"
-        cfg = LoadedConfig(cfg.path, cfg.settings, database, cfg.secrets)
+        # Kept media live beside the demo's database (--reset removes them with it).
+        kept = cfg.settings.server.model_copy(update={"media_dir": str(data_dir / "demo-media")})
+        cfg = LoadedConfig(cfg.path, cfg.settings.model_copy(update={"server": kept}), database, cfg.secrets)
         storage = open_storage(cfg)
         ensure_users(storage)
         ev = cfg.settings.events[0]
@@ -309,7 +311,8 @@ def run_demo(args: Any) -> int:
                 if all(o.ok and o.report is not None and o.report.inserted == 0 for o in outcomes):
                     break
         slug = curate_story(storage, record.id, ev, reporter.id if reporter else None)
-        scheduler = Scheduler(collection.runners)
+        # The media job starts with the scheduler and keeps the day's photos in the background.
+        scheduler = Scheduler(collection.runners, tasks=collection.tasks())
         scheduler.start()
         event_id = record.id
         store = storage
@@ -326,6 +329,8 @@ def run_demo(args: Any) -> int:
         with contextlib.suppress(KeyboardInterrupt):  # uvicorn re-raises Ctrl-C after shutting down
             server.run()
     finally:
+        if collection is not None and collection.keeper is not None:
+            collection.keeper.stop()  # before the scheduler waits for its jobs
         for part in (trickle, curator, scheduler):
             if part is not None:
                 part.stop()

@@ -21,7 +21,9 @@ from aggregator.storage import announcements as _announcements
 from aggregator.storage import authors as _authors
 from aggregator.storage import deletions as _deletions
 from aggregator.storage import events as _events
+from aggregator.storage import exports as _exports
 from aggregator.storage import live as _live
+from aggregator.storage import media as _media
 from aggregator.storage import moderation as _moderation
 from aggregator.storage import posts as _posts
 from aggregator.storage import search as _search
@@ -39,7 +41,7 @@ from aggregator.storage.records import (
     SourceRecord,
     StoredPost,
 )
-from aggregator.types import CardMerge, Cursor, IngestItem, IngestReport, PostKey, Status
+from aggregator.types import CardMerge, Cursor, IngestItem, IngestReport, PostKey, PostKind, Status
 
 __all__ = [
     "EventRecord",
@@ -491,6 +493,75 @@ class Storage:
             ids = _stories.seed_sections(conn, story_id, self.clock())
             self._edited(conn, story_id, by)
             return ids
+
+
+    # ---- the media store's index (aggregator/media) -------------------------------------------------------
+
+    def media_wanted(self, event_id: int, limit: int) -> list[str]:
+        with self.read() as conn:
+            return _media.wanted(conn, event_id, limit)
+
+    def media_event_bytes(self, event_id: int) -> int:
+        with self.read() as conn:
+            return _media.event_bytes(conn, event_id)
+
+    def record_media_kept(self, url: str, sha256: str, size: int, content_type: str) -> None:
+        with self.write() as conn:
+            _media.record_kept(conn, url, sha256, size, content_type, self.clock())
+
+    def record_media_failed(self, url: str, error: str) -> None:
+        with self.write() as conn:
+            _media.record_failed(conn, url, error, self.clock())
+
+    def prune_media(self) -> list[str]:
+        """Forget URLs no approved post shows; returns the files (sha256) nothing uses any more."""
+        with self.write() as conn:
+            return _media.prune(conn)
+
+    def media_status(self, event_id: int) -> _media.MediaStatus:
+        with self.read() as conn:
+            return _media.status(conn, event_id)
+
+    def kept_media(self, urls: Sequence[str] | None = None) -> dict[str, _media.KeptFile]:
+        with self.read() as conn:
+            return _media.kept_map(conn, urls)
+
+    def event_kept_media(self, event_id: int) -> dict[str, _media.KeptFile]:
+        with self.read() as conn:
+            return _media.event_kept_map(conn, event_id)
+
+
+    # ---- exports, feeds and the report (approved cards only) -------------------------------------------
+
+    def approved_stream(self, event_id: int, kinds: Sequence[PostKind] = (), batch: int = 500,
+                        ) -> Iterator[list[StoredPost]]:
+        """Every approved card, oldest first, in batches; each batch is its own short read."""
+        after: PageCursor | None = None
+        while True:
+            with self.read() as conn:
+                found = _exports.approved_batch(conn, event_id, after, batch, kinds)
+            if not found:
+                return
+            yield found
+            if len(found) < batch:
+                return
+            after = PageCursor(found[-1].created_at, found[-1].id)
+
+    def approved_count(self, event_id: int, kinds: Sequence[PostKind] = ()) -> int:
+        with self.read() as conn:
+            return _exports.approved_count(conn, event_id, kinds)
+
+    def removals(self, event_id: int, since: datetime | None = None, limit: int = 100_000) -> list[_exports.Removal]:
+        with self.read() as conn:
+            return _exports.removals(conn, event_id, since, limit)
+
+    def moderation_counts(self, event_id: int) -> list[tuple[str, str, int]]:
+        with self.read() as conn:
+            return _exports.moderation_counts(conn, event_id)
+
+    def crosspost_authors(self, event_id: int) -> list[tuple[int, int]]:
+        with self.read() as conn:
+            return _exports.crosspost_authors(conn, event_id)
 
 
 def _short(exc: SQLAlchemyError) -> str:

@@ -16,9 +16,11 @@ from aggregator import __version__
 from aggregator.clock import Clock, system_clock
 from aggregator.config import LoadedConfig
 from aggregator.live import LiveHub
+from aggregator.media.index import MediaIndex
+from aggregator.media.store import store_for
 from aggregator.paths import static_dir
 from aggregator.storage import Storage
-from aggregator.web import api, auth, console, docs, errors, public, reporter, site
+from aggregator.web import api, auth, console, docs, errors, exports, public, reporter, site
 from aggregator.web.security import SecurityHeaders
 from aggregator.web.templating import make_templates
 
@@ -53,6 +55,8 @@ def create_app(
     app.state.clock = clock
     app.state.hub = live_hub
     app.state.templates = make_templates()
+    app.state.media_store = store_for(cfg.settings.server.media_dir)
+    app.state.templates.env.globals["media_index"] = MediaIndex(storage)
 
     embed_origins = tuple(o for ev in cfg.settings.events for o in ev.wall.embed_origins)
     app.add_middleware(
@@ -69,7 +73,7 @@ def create_app(
     app.mount("/static", site.CachedStaticFiles(directory=str(static_dir())), name="static")
 
     # Each area owns its module and router; order matters only for overlapping paths (none).
-    for area in (auth, console, reporter, api, public, site, docs):
+    for area in (auth, console, reporter, api, exports, public, site, docs):
         app.include_router(area.router)
     errors.install(app)
     docs.mount_assets(app)

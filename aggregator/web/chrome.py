@@ -32,6 +32,8 @@ EVENT_AREAS: tuple[Area, ...] = (
     Area("Wall options", "/console/{slug}/wall", ("organiser",)),
     Area("Embeds", "/console/{slug}/embed", ("organiser",)),
     Area("Audit log", "/console/{slug}/audit", ("moderator", "organiser")),
+    Area("Export the day", "/console/{slug}/export", ("organiser",)),
+    Area("Report", "/e/{slug}/report", ("organiser",)),
     Area("Live wall", "/e/{slug}/wall", ("moderator", "organiser", "reporter")),
     Area("Timeline", "/e/{slug}/timeline", ("moderator", "organiser", "reporter")),
 )

@@ -53,6 +53,7 @@ from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from aggregator.config import LoadedConfig, WallSettings
 from aggregator.live import Dropped, LiveHub
+from aggregator.media.store import HASH, MediaStore, image_type
 from aggregator.storage import EventRecord, PageCursor, PostPage, PostQuery, Storage, StoredPost
 from aggregator.storage.records import LiveEvent, SessionRecord
 from aggregator.storage.stories import StoryBlock, StoryRecord
@@ -160,8 +161,11 @@ _MEDIA_PATH = re.compile(r"([a-z0-9][a-z0-9-]{0,62})/[0-9a-f]{32}(?:_t)?\.jpg")
 
 @router.get("/media/{path:path}")
 def media_file(request: Request, path: str) -> Response:
-    """Reporters' uploads (re-encoded JPEGs, no metadata) from server.media_dir, while public:
-    a photo of a post that is not approved now (taken down, rejected) is not served."""
+    """Kept media by content (/media/<sha256>: never changes, so cached for a year; kept only while an
+    approved post shows it), and reporters' uploads (re-encoded JPEGs, no metadata) from server.media_dir,
+    while public: a photo of a post that is not approved now (taken down, rejected) is not served."""
+    if HASH.match(path):
+        return _kept_file(request, path)
     found = _MEDIA_PATH.fullmatch(path)
     if found is None or not _storage(request).upload_is_public(found.group(1), f"/media/{path}"):
         raise HTTPException(404, "no such file")
@@ -171,6 +175,19 @@ def media_file(request: Request, path: str) -> Response:
         raise HTTPException(404, "no such file")
     # Short cache: a take-down must stop the file being shown soon, also through shared caches.
     return FileResponse(target, media_type="image/jpeg", headers={"Cache-Control": "public, max-age=300"})
+
+
+def _kept_file(request: Request, digest: str) -> Response:
+    store: MediaStore = request.app.state.media_store
+    try:
+        stream = store.open(digest)
+    except (FileNotFoundError, ValueError):
+        raise HTTPException(404, "no such file") from None
+    with stream:
+        data = stream.read()
+    ctype = image_type(data[:16]) or "application/octet-stream"
+    return Response(data, media_type=ctype, headers={"Cache-Control": "public, max-age=31536000, immutable",
+                                                     "ETag": f'"{digest}"'})
 
 
 @router.get("/e/{slug}/r/{token}")
