@@ -20,6 +20,6 @@ def _imported_modules(path: Path) -> set[str]:
     return names
 
 
-@pytest.mark.parametrize("module", ["cli_users", "demo", "cli_common"])
+@pytest.mark.parametrize("module", ["cli_users", "cli_export", "demo", "cli_common"])
 def test_command_modules_do_not_import_the_cli(module: str) -> None:
     assert "aggregator.cli" not in _imported_modules(PACKAGE / f"{module}.py")
