@@ -19,6 +19,7 @@ from aggregator.clock import Clock, system_clock
 from aggregator.config import Settings
 from aggregator.storage import announcements as _announcements
 from aggregator.storage import authors as _authors
+from aggregator.storage import counts as _counts
 from aggregator.storage import deletions as _deletions
 from aggregator.storage import events as _events
 from aggregator.storage import live as _live
@@ -352,8 +353,20 @@ class Storage:
             return _search.author_facets(conn, event_id, limit)
 
     def approved_times(self, event_id: int, start: datetime, end: datetime) -> list[datetime]:
+        """Every approved post's time: reads every row (the timeline's chart reads hour_counts)."""
         with self.read() as conn:
             return _search.approved_times(conn, event_id, start, end)
+
+    def hour_counts(self, event_id: int, start: datetime, end: datetime) -> list[int]:
+        """Approved posts per hour of [start, end), from the counts kept as posts change (the chart)."""
+        with self.read() as conn:
+            return _counts.hour_counts(conn, event_id, start, end)
+
+    def filtered_matches(self, event_id: int, query: PostQuery, text: str, start: datetime,
+                         end: datetime) -> _counts.Matches:
+        """How many approved posts match filters and a search, and per hour of [start, end) (capped)."""
+        with self.read() as conn:
+            return _search.filtered_matches(conn, event_id, query, text, start, end)
 
     def flagged_posts(self, event_id: int, *, featured: bool = False, pinned: bool = False,
                       limit: int = 20) -> list[StoredPost]:

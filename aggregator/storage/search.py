@@ -19,12 +19,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, literal_column, select, text
+from sqlalchemy import func, literal_column, select, text, true
 from sqlalchemy.engine import Connection
 
+from aggregator.storage import counts
 from aggregator.storage.posts import PostQuery, _select_posts, hydrate, page_from, page_statement
 from aggregator.storage.records import PostPage, StoredPost
-from aggregator.storage.schema import authors, posts
+from aggregator.storage.schema import posts
 from aggregator.types import Platform, Status
 
 # Objects of migration 0002 that schema.py does not model (they are dialect-specific).
@@ -66,13 +67,64 @@ def search_clause(dialect: str, query: str) -> Any | None:
     return literal_column(PG_DOCUMENT).op("@@")(func.websearch_to_tsquery("simple", query[:MAX_QUERY_CHARS]))
 
 
+RARE_MATCHES = 2000  # SQLite: up to this many matches, page over the matching ids themselves
+
+
+def _sqlite_match_clause(conn: Connection, query: str) -> Any | None:
+    """SQLite: the cheaper of two plans for one query. A rare word's matches (at most RARE_MATCHES,
+    read from FTS5 with a LIMIT) become an id list the page is cut from; a common word is checked row
+    by row while the keyset index is walked (FTS5 seeks each rowid), so a page reads about a page's
+    worth of rows either way instead of every match or every post."""
+    match = fts5_query(query.replace("\x00", ""))
+    if match is None:
+        return None
+    ids = [r[0] for r in conn.execute(
+        text("SELECT rowid FROM posts_fts WHERE posts_fts MATCH :q LIMIT :n"), {"q": match, "n": RARE_MATCHES + 1})]
+    if len(ids) <= RARE_MATCHES:
+        return posts.c.id.in_(ids)
+    probe: Any = (select(literal_column("1")).select_from(text("posts_fts"))
+             .where(text("posts_fts MATCH :fts_query").bindparams(fts_query=match),
+                    literal_column("posts_fts.rowid") == posts.c.id))
+    return probe.exists()
+
+
+def match_clause(conn: Connection, query: str) -> Any | None:
+    """search_clause, with SQLite's plan picked by how many posts match (see _sqlite_match_clause)."""
+    if conn.dialect.name == "sqlite":
+        return _sqlite_match_clause(conn, query) if _WORD.search(query) else None
+    return search_clause(conn.dialect.name, query)
+
+
 def search_page(conn: Connection, event_id: int, q: PostQuery, query: str) -> PostPage:
     """A keyset page like posts.list_posts, of posts matching `query` (all of them if it has no words)."""
     stmt = page_statement(event_id, q)
-    clause = search_clause(conn.dialect.name, query)
+    clause = match_clause(conn, query)
     if clause is not None:
         stmt = stmt.where(clause)
     return page_from(conn, q, list(conn.execute(stmt)))
+
+
+def filtered_matches(conn: Connection, event_id: int, q: PostQuery, query: str, start: datetime,
+                     end: datetime) -> counts.Matches:
+    """How many approved posts match `q`'s filters and the search `query` ("" for none), and per hour of
+    [start, end): from kept counts when only networks and kinds filter, else from at most
+    counts.MATCH_CAP + 1 rows of an index ("10,000+" beyond). Position and limit of `q` are ignored."""
+    author_ids = ((q.author_id,) if q.author_id is not None else ()) + tuple(getattr(q, "author_ids", ()))
+    clause = match_clause(conn, query) if query else None
+    if clause is None and not author_ids and q.statuses == (Status.APPROVED,):
+        return counts.Matches(counts.approved_total(conn, event_id, q.platforms, q.kinds), False,
+                              counts.hour_counts(conn, event_id, start, end, q.platforms, q.kinds))
+    stmt = select(posts.c.created_at).where(posts.c.event_id == event_id,
+                                            posts.c.status.in_([s.value for s in q.statuses]))
+    if q.kinds:
+        stmt = stmt.where(posts.c.kind.in_([k.value for k in q.kinds]))
+    if q.platforms:
+        stmt = stmt.where(posts.c.platform.in_([p.value for p in q.platforms]))
+    if author_ids:
+        stmt = stmt.where(posts.c.author_id.in_(author_ids))
+    if clause is not None:
+        stmt = stmt.where(clause)
+    return counts.bounded_matches(conn, stmt, start, end)
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,20 +139,13 @@ class AuthorFacet:
 
 
 def author_facets(conn: Connection, event_id: int, limit: int = 200) -> list[AuthorFacet]:
-    n = func.count().label("n")
-    rows = conn.execute(
-        select(authors.c.id, authors.c.platform, authors.c.handle, authors.c.name, n)
-        .select_from(posts.join(authors, authors.c.id == posts.c.author_id))
-        .where(posts.c.event_id == event_id, posts.c.status == Status.APPROVED.value)
-        .group_by(authors.c.id, authors.c.platform, authors.c.handle, authors.c.name)
-        .order_by(n.desc(), authors.c.name)
-        .limit(limit)
-    )
-    return [AuthorFacet(int(r.id), Platform(r.platform), r.handle, r.name, int(r.n)) for r in rows]
+    """The authors with the most approved posts, from the counts kept as posts change."""
+    return [AuthorFacet(a.id, a.platform, a.handle, a.name, a.posts) for a in counts.top_authors(conn, event_id, limit)]
 
 
 def approved_times(conn: Connection, event_id: int, start: datetime, end: datetime) -> list[datetime]:
-    """created_at of every approved post in [start, end) (for the posts-per-hour chart)."""
+    """created_at of every approved post in [start, end). Reads every row: not for a request path
+    with a big event (the timeline's chart reads counts.hour_counts)."""
     rows = conn.execute(
         select(posts.c.created_at).where(
             posts.c.event_id == event_id, posts.c.status == Status.APPROVED.value,
@@ -114,10 +159,11 @@ def flagged_posts(conn: Connection, event_id: int, *, featured: bool = False, pi
                   limit: int = 20) -> list[StoredPost]:
     """Approved posts that are featured (and/or pinned), newest first."""
     stmt = _select_posts().where(posts.c.event_id == event_id, posts.c.status == Status.APPROVED.value)
+    # `= true` (not IS): the form the partial indexes ix_posts_featured / ix_posts_pinned are found by.
     if featured:
-        stmt = stmt.where(posts.c.featured.is_(True))
+        stmt = stmt.where(posts.c.featured == true())
     if pinned:
-        stmt = stmt.where(posts.c.pinned.is_(True))
+        stmt = stmt.where(posts.c.pinned == true())
     rows = list(conn.execute(stmt.order_by(posts.c.created_at.desc(), posts.c.id.desc()).limit(limit)))
     return hydrate(conn, rows)
 

@@ -52,7 +52,7 @@ from aggregator.storage.records import LiveEvent, SessionRecord
 from aggregator.storage.stories import StoryBlock, StoryRecord
 from aggregator.types import Platform, PostKey, PostKind, Status
 from aggregator.web import auth, cards
-from aggregator.web.chart import posts_per_hour
+from aggregator.web.chart import hourly_chart
 
 log = logging.getLogger("aggregator.web.public")
 
@@ -434,7 +434,7 @@ def _timeline_context(request: Request, event: EventRecord, embed: bool) -> dict
     programme = storage.programme(event.id)
     chronological = list(reversed(page.posts))
     start, end = cards.day_bounds(event)
-    chart = posts_per_hour(storage.approved_times(event.id, start, end), programme, start, end, event.timezone)
+    chart = hourly_chart(storage.hour_counts(event.id, start, end), programme, start, end, event.timezone)
     card = cards.CardContext(event.slug, event.timezone, now, "embed" if embed else "timeline", True,
                              "_blank" if embed else "", cards.event_days(event))
     base = f"/e/{event.slug}/embed/timeline" if embed else f"/e/{event.slug}/timeline"
