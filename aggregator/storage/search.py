@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, literal_column, select, text, true
+from sqlalchemy import column, func, literal_column, select, table, text, true
 from sqlalchemy.engine import Connection
 
 from aggregator.storage import counts
@@ -43,13 +43,15 @@ def include_object(obj: Any, name: str | None, type_: str, reflected: bool, comp
     return not (reflected and name in FTS_OBJECTS)
 
 
-def fts5_query(query: str) -> str | None:
-    """Plain words -> a safe FTS5 MATCH expression ("a" "b"*), or None when there are no words."""
+def fts5_query(query: str, prefix: bool = True) -> str | None:
+    """Plain words -> a safe FTS5 MATCH expression ("a" "b"*, or "a" "b" without the prefix), or None
+    when there are no words."""
     words = _WORD.findall(query[:MAX_QUERY_CHARS])[:20]
     if not words:
         return None
     quoted = ['"' + w.replace('"', '""') + '"' for w in words]
-    quoted[-1] += "*"
+    if prefix:
+        quoted[-1] += "*"
     return " ".join(quoted)
 
 
@@ -67,32 +69,45 @@ def search_clause(dialect: str, query: str) -> Any | None:
     return literal_column(PG_DOCUMENT).op("@@")(func.websearch_to_tsquery("simple", query[:MAX_QUERY_CHARS]))
 
 
-RARE_MATCHES = 2000  # SQLite: up to this many matches, page over the matching ids themselves
+RARE_MATCHES = 1000  # SQLite: up to this many matches, page over the matching ids themselves
 
 
-def _sqlite_match_clause(conn: Connection, query: str) -> Any | None:
-    """SQLite: the cheaper of two plans for one query. A rare word's matches (at most RARE_MATCHES,
-    read from FTS5 with a LIMIT) become an id list the page is cut from; a common word is checked row
-    by row while the keyset index is walked (FTS5 seeks each rowid), so a page reads about a page's
-    worth of rows either way instead of every match or every post."""
+def _fts_ids(conn: Connection, match: str, limit: int) -> list[int]:
+    return [r[0] for r in conn.execute(
+        text("SELECT rowid FROM posts_fts WHERE posts_fts MATCH :q LIMIT :n"), {"q": match, "n": limit})]
+
+
+def _sqlite_plan(conn: Connection, query: str) -> tuple[str, list[int] | None] | None:
+    """SQLite: the cheaper of two plans for one query, so a page reads about a page's worth of rows
+    instead of every match or every post: (the MATCH expression, and the matching ids when they are
+    few). A rare query's matches (at most RARE_MATCHES, read from FTS5 with a LIMIT) become an id list
+    the page is cut from. A common one is checked row by row while the keyset index is walked (FTS5
+    seeks each rowid). That probe is cheap for whole words only (a prefix merges every term it covers,
+    per row), so a common search matches whole words, as PostgreSQL's does; only when the whole words
+    are rare but the prefix is common does the page probe with the prefix."""
     match = fts5_query(query.replace("\x00", ""))
     if match is None:
         return None
-    ids = [r[0] for r in conn.execute(
-        text("SELECT rowid FROM posts_fts WHERE posts_fts MATCH :q LIMIT :n"), {"q": match, "n": RARE_MATCHES + 1})]
-    if len(ids) <= RARE_MATCHES:
-        return posts.c.id.in_(ids)
-    probe: Any = (select(literal_column("1")).select_from(text("posts_fts"))
-             .where(text("posts_fts MATCH :fts_query").bindparams(fts_query=match),
-                    literal_column("posts_fts.rowid") == posts.c.id))
-    return probe.exists()
+    if len(ids := _fts_ids(conn, match, RARE_MATCHES + 1)) <= RARE_MATCHES:
+        return match, ids
+    whole = fts5_query(query.replace("\x00", ""), prefix=False) or match
+    return (whole if len(_fts_ids(conn, whole, RARE_MATCHES + 1)) > RARE_MATCHES else match), None
 
 
 def match_clause(conn: Connection, query: str) -> Any | None:
-    """search_clause, with SQLite's plan picked by how many posts match (see _sqlite_match_clause)."""
-    if conn.dialect.name == "sqlite":
-        return _sqlite_match_clause(conn, query) if _WORD.search(query) else None
-    return search_clause(conn.dialect.name, query)
+    """search_clause, with SQLite's plan picked by how many posts match (see _sqlite_plan)."""
+    if conn.dialect.name != "sqlite":
+        return search_clause(conn.dialect.name, query)
+    plan = _sqlite_plan(conn, query) if _WORD.search(query) else None
+    if plan is None:
+        return None
+    match, ids = plan
+    if ids is not None:
+        return posts.c.id.in_(ids)
+    probe: Any = (select(literal_column("1")).select_from(text("posts_fts"))
+                  .where(text("posts_fts MATCH :fts_query").bindparams(fts_query=match),
+                         literal_column("posts_fts.rowid") == posts.c.id))
+    return probe.exists()
 
 
 def search_page(conn: Connection, event_id: int, q: PostQuery, query: str) -> PostPage:
@@ -110,12 +125,22 @@ def filtered_matches(conn: Connection, event_id: int, q: PostQuery, query: str, 
     [start, end): from kept counts when only networks and kinds filter, else from at most
     counts.MATCH_CAP + 1 rows of an index ("10,000+" beyond). Position and limit of `q` are ignored."""
     author_ids = ((q.author_id,) if q.author_id is not None else ()) + tuple(getattr(q, "author_ids", ()))
-    clause = match_clause(conn, query) if query else None
+    stmt = select(posts.c.created_at)
+    clause: Any = None
+    if query and conn.dialect.name == "sqlite":
+        plan = _sqlite_plan(conn, query) if _WORD.search(query) else None
+        if plan is not None and plan[1] is not None:
+            clause = posts.c.id.in_(plan[1])
+        elif plan is not None:  # driven by FTS5's matches, stopping at the cap (no list of every match)
+            fts = table("posts_fts", column("rowid"))
+            stmt = stmt.select_from(fts.join(posts, posts.c.id == fts.c.rowid))
+            clause = text("posts_fts MATCH :fts_query").bindparams(fts_query=plan[0])
+    elif query:
+        clause = search_clause(conn.dialect.name, query)
     if clause is None and not author_ids and q.statuses == (Status.APPROVED,):
         return counts.Matches(counts.approved_total(conn, event_id, q.platforms, q.kinds), False,
                               counts.hour_counts(conn, event_id, start, end, q.platforms, q.kinds))
-    stmt = select(posts.c.created_at).where(posts.c.event_id == event_id,
-                                            posts.c.status.in_([s.value for s in q.statuses]))
+    stmt = stmt.where(posts.c.event_id == event_id, posts.c.status.in_([s.value for s in q.statuses]))
     if q.kinds:
         stmt = stmt.where(posts.c.kind.in_([k.value for k in q.kinds]))
     if q.platforms:
