@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import BigInteger, Integer, func, select
 from sqlalchemy.engine import Connection
 
 from aggregator.storage.schema import author_counts, authors, post_counts, posts
@@ -113,16 +113,26 @@ class Matches:
     hours: list[int] | None
 
 
+def slot_expression(dialect: str, created_at: Any) -> Any:
+    """The slot of a created_at column in SQL (as migration 0010a's triggers compute it)."""
+    if dialect == "sqlite":
+        seconds = func.cast(func.strftime("%s", func.substr(created_at, 1, 19)), Integer)
+        return seconds // SLOT_SECONDS
+    return func.cast(func.floor(func.extract("epoch", created_at) / SLOT_SECONDS), BigInteger)
+
+
 def bounded_matches(conn: Connection, stmt: Any, start: datetime, end: datetime, cap: int = MATCH_CAP) -> Matches:
-    """`stmt` selects created_at of matching posts; read at most cap + 1 of them."""
-    times = [r[0] for r in conn.execute(stmt.limit(cap + 1))]
-    if len(times) > cap:
+    """`stmt` selects created_at of matching posts: count at most cap + 1 of them, per slot, in SQL
+    (a few dozen rows come back, never the matches themselves)."""
+    inner = stmt.limit(cap + 1).subquery()
+    if conn.execute(select(func.count()).select_from(inner)).scalar_one() > cap:
         return Matches(cap, True, None)
-    slots: dict[int, int] = {}
-    for t in times:
-        s = slot_of(t if t.tzinfo else t.replace(tzinfo=UTC))
-        slots[s] = slots.get(s, 0) + 1
-    return Matches(len(times), False, _bin(sorted(slots.items()), start, end))
+    slot = slot_expression(conn.dialect.name, inner.c.created_at).label("slot")
+    rows = [(int(s), int(n)) for s, n in conn.execute(select(slot, func.count()).group_by(slot))]
+    total = sum(n for _, n in rows)
+    if total > cap:
+        return Matches(cap, True, None)
+    return Matches(total, False, _bin(rows, start, end))
 
 
 def recount(conn: Connection) -> tuple[dict[tuple[int, int, str, str], int], dict[tuple[int, int], int]]:
