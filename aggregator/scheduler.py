@@ -24,6 +24,7 @@ from aggregator.clock import Clock
 from aggregator.config import EventSettings, LoadedConfig, SourceSettings
 from aggregator.pipeline.ingest import PLATFORM_OF_KIND
 from aggregator.sources.base import Collector, DeletionChecker, RateLimited, SourceContext, SourceError
+from aggregator.sources.destination import FetchPolicy
 from aggregator.storage import Storage, StorageError
 from aggregator.storage.leader import LeaderLock
 from aggregator.types import Cursor, FetchResult, IngestReport, PostKey
@@ -116,6 +117,7 @@ class SourceRunner:
         clock: Clock,
         user_agent: str,
         remove: Remove | None = None,
+        fetch_policy: FetchPolicy | None = None,
     ) -> None:
         self.job = job
         # Without the pipeline's moderation, a promoted copy of a deleted face waits for a moderator.
@@ -125,6 +127,7 @@ class SourceRunner:
         self.make_collector = make_collector
         self.clock = clock
         self.user_agent = user_agent
+        self.fetch_policy = fetch_policy
         self._collector: Collector | None = None  # kept between runs (e.g. a Bluesky session)
         self._lock = threading.Lock()
         self._last_recheck: datetime | None = None
@@ -140,6 +143,7 @@ class SourceRunner:
                 user_agent=self.user_agent,
                 event_start=ev.utc(ev.start),
                 source_name=self.job.name,
+                fetch_policy=self.fetch_policy,
             )
             self._collector = self.make_collector(ctx)
         return self._collector

@@ -249,7 +249,10 @@ class BlueskyCollector:
         if not self.identifier or not self.password:
             raise AuthError("Bluesky needs credentials.identifier (handle) and credentials.app_password")
         self.http = HttpClient(
-            ctx.user_agent, limits=limits or HttpLimits.from_params(self.settings.params), clock=ctx.clock
+            ctx.user_agent,
+            limits=limits or HttpLimits.from_params(self.settings.params),
+            clock=ctx.clock,
+            policy=ctx.fetch_policy,
         )
         self.base = self.settings.base_url
         self.access_jwt: str | None = None

@@ -313,7 +313,10 @@ class FeedCollector:
         self.platform = {"flickr": Platform.FLICKR, "youtube": Platform.YOUTUBE}.get(self.settings.kind, Platform.FEED)
         self.url = self.feed_url()
         self.http = HttpClient(
-            ctx.user_agent, limits=limits or HttpLimits.from_params(self.settings.params), clock=ctx.clock
+            ctx.user_agent,
+            limits=limits or HttpLimits.from_params(self.settings.params),
+            clock=ctx.clock,
+            policy=ctx.fetch_policy,
         )
         self.exclusions = Exclusions(self.settings)
 

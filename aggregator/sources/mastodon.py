@@ -251,7 +251,10 @@ class MastodonCollector:
             raise SourceError("a Mastodon source needs at least one hashtag")
         self.tags = tags
         self.http = HttpClient(
-            ctx.user_agent, limits=limits or HttpLimits.from_params(self.settings.params), clock=ctx.clock
+            ctx.user_agent,
+            limits=limits or HttpLimits.from_params(self.settings.params),
+            clock=ctx.clock,
+            policy=ctx.fetch_policy,
         )
         self.instance = _domain(self.settings.base_url)
         self.url = f"{self.settings.base_url}/api/v1/timelines/tag/{quote(tags[0].lower(), safe='')}"

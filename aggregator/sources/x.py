@@ -2,7 +2,9 @@
 
 tweepy's host is fixed (https://api.twitter.com), so a BoundedAdapter is
 mounted on `client.session` for that origin: it rewrites requests to the
-configured base URL and applies our timeouts, deadline and body cap. tweepy
+configured base URL and applies our timeouts, deadline, body cap and
+destination policy; every other URL on that session (a redirect elsewhere)
+goes through a BoundedAdapter with the same policy too. tweepy
 never sleeps (wait_on_rate_limit=False); a 429 becomes RateLimited at
 `x-rate-limit-reset`.
 
@@ -273,9 +275,14 @@ class XCollector:
         self.limits = limits or HttpLimits.from_params(self.settings.params)
         self.client = tweepy.Client(bearer_token=token, wait_on_rate_limit=False, return_type=dict)
         self.client.user_agent = ctx.user_agent
-        adapter = BoundedAdapter(self.limits, rewrite_from=TWITTER_ORIGIN, rewrite_to=self.settings.base_url)
+        adapter = BoundedAdapter(
+            self.limits, rewrite_from=TWITTER_ORIGIN, rewrite_to=self.settings.base_url, policy=ctx.fetch_policy
+        )
         session: requests.Session = self.client.session
         session.max_redirects = 5
+        guard = BoundedAdapter(self.limits, policy=ctx.fetch_policy)  # redirects off the origin
+        session.mount("http://", guard)
+        session.mount("https://", guard)
         session.mount(TWITTER_ORIGIN, adapter)
         session.hooks["response"].append(_sanitise_reset_header)
         self.query = build_query(
@@ -334,6 +341,10 @@ class XCollector:
             detail = "; ".join(exc.api_messages) or "the token's access level does not allow recent search"
             raise AuthError(f"X refused the request (HTTP 403): {detail}") from None
         except tweepy.TwitterServerError as exc:
+            if exc.response.status_code == 503 and exc.response.headers.get("retry-after"):
+                reset = rate_limit_reset({"retry-after": exc.response.headers["retry-after"]}, self.ctx.clock())
+                until = reset.isoformat(timespec="seconds")
+                raise RateLimited(f"X unavailable (HTTP 503) until {until}", reset) from None
             raise SourceError(f"HTTP {exc.response.status_code} from {url}") from None
         except tweepy.HTTPException as exc:
             detail = "; ".join(exc.api_messages)
