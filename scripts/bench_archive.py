@@ -270,6 +270,8 @@ def measure(url: str, cfg_path: Path, event_id: int, requests: int) -> list[tupl
         for line in server.stdout:
             if line.startswith("serving on"):
                 break
+        else:
+            raise RuntimeError(f"aggregator serve exited with {server.wait()} before serving")
         base = f"http://127.0.0.1:{port}"
         with httpx.Client(base_url=base, timeout=60) as client:
             def get(path: str) -> Callable[[], None]:
