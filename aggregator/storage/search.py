@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import re
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -30,7 +31,7 @@ from aggregator.storage.schema import posts
 from aggregator.types import Platform, Status
 
 # Objects of migration 0002 that schema.py does not model (they are dialect-specific).
-FTS_OBJECTS = frozenset({"posts_fts", "posts_fts_data", "posts_fts_idx", "posts_fts_docsize",
+FTS_OBJECTS = frozenset({"posts_fts", "posts_fts_vocab", "posts_fts_data", "posts_fts_idx", "posts_fts_docsize",
                          "posts_fts_config", "posts_fts_content", "ix_posts_search"})
 
 # Must be character-for-character the expression of ix_posts_search (migration 0002).
@@ -87,12 +88,38 @@ def _sqlite_plan(conn: Connection, query: str) -> tuple[str, list[int] | None] |
     per row), so a common search matches whole words, as PostgreSQL's does; only when the whole words
     are rare but the prefix is common does the page probe with the prefix."""
     match = fts5_query(query.replace("\x00", ""))
-    if match is None:
+    whole = fts5_query(query.replace("\x00", ""), prefix=False)
+    if match is None or whole is None:
         return None
+    # Whole words first: FTS5 streams their matches, while a prefix merges every term it covers before
+    # the first row (a common prefix costs as much as reading all of its matches).
+    if len(_fts_ids(conn, whole, RARE_MATCHES + 1)) > RARE_MATCHES:
+        return whole, None
+    # The last word as a prefix: spelt out as the words it covers, whose counts say how common it is.
+    match = _expanded(conn, query) or match
     if len(ids := _fts_ids(conn, match, RARE_MATCHES + 1)) <= RARE_MATCHES:
         return match, ids
-    whole = fts5_query(query.replace("\x00", ""), prefix=False) or match
-    return (whole if len(_fts_ids(conn, whole, RARE_MATCHES + 1)) > RARE_MATCHES else match), None
+    return match, None
+
+
+PREFIX_TERMS = 32
+
+
+def _expanded(conn: Connection, query: str) -> str | None:
+    """The words with the last one's prefix spelt out as the indexed words it covers ("a" AND ("b1" OR
+    "b2")), read from the vocabulary (posts_fts_vocab, migration 0010a); None when it covers more than
+    PREFIX_TERMS words. Each is then a whole-word lookup per probed row, not a merge of the prefix."""
+    words = _WORD.findall(query[:MAX_QUERY_CHARS])[:20]
+    last = "".join(c for c in unicodedata.normalize("NFKD", words[-1].lower()) if not unicodedata.combining(c))
+    if not last:
+        return None
+    terms = [r[0] for r in conn.execute(
+        text("SELECT term FROM posts_fts_vocab WHERE term >= :lo AND term < :hi LIMIT :n"),
+        {"lo": last, "hi": last[:-1] + chr(ord(last[-1]) + 1), "n": PREFIX_TERMS + 1})]
+    if not terms or len(terms) > PREFIX_TERMS:
+        return None
+    quoted = ['"' + w.replace('"', '""') + '"' for w in words[:-1]]
+    return " AND ".join([*quoted, "(" + " OR ".join('"' + t.replace('"', '""') + '"' for t in terms) + ")"])
 
 
 def match_clause(conn: Connection, query: str) -> Any | None:

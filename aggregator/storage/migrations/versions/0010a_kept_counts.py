@@ -14,6 +14,9 @@ moderation, deletions, imports) keeps them right in its own transaction:
 Neither is in schema.py (dialect-specific). Like 0002's FTS triggers, a SQLite batch
 ("move and copy") alteration of `posts` drops them: recreate with `create_sqlite_triggers()`.
 
+SQLite also gets `posts_fts_vocab` (fts5vocab over 0002's posts_fts): search spells a
+common prefix out as the whole words it covers.
+
 Partial indexes serve the wall's pinned and featured lookups; two more serve keyset
 pages filtered by network and by author.
 
@@ -67,6 +70,8 @@ SQLITE_TRIGGERS = [
     f"CREATE TRIGGER IF NOT EXISTS posts_counts_au_new AFTER UPDATE OF {_COUNTED} ON posts "
     f"WHEN new.status = 'approved' AND ({_CHANGED}) BEGIN {_sqlite_add('new')} END",
 ]
+# The full-text index's vocabulary: a search spells a common prefix out as the words it covers.
+SQLITE_VOCAB = "CREATE VIRTUAL TABLE IF NOT EXISTS posts_fts_vocab USING fts5vocab(posts_fts, row)"
 SQLITE_TRIGGER_NAMES = ("posts_counts_ai", "posts_counts_ad", "posts_counts_au_old", "posts_counts_au_new")
 
 PG_FUNCTION = f"""
@@ -151,6 +156,7 @@ def upgrade() -> None:
     dialect = op.get_bind().dialect.name
     if dialect == "sqlite":
         create_sqlite_triggers()
+        op.execute(SQLITE_VOCAB)
     else:
         op.execute(PG_FUNCTION)
         op.execute(PG_TRIGGER)
@@ -162,6 +168,7 @@ def downgrade() -> None:
     if op.get_bind().dialect.name == "sqlite":
         for name in SQLITE_TRIGGER_NAMES:
             op.execute(f"DROP TRIGGER IF EXISTS {name}")
+        op.execute("DROP TABLE IF EXISTS posts_fts_vocab")
     else:
         op.execute("DROP TRIGGER IF EXISTS posts_keep_counts ON posts")
         op.execute("DROP FUNCTION IF EXISTS posts_keep_counts()")
