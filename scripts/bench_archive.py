@@ -19,6 +19,7 @@ import importlib.util
 import json
 import os
 import random
+import shutil
 import signal
 import socket
 import statistics
@@ -317,6 +318,9 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=50, help="timed requests per page (default 50)")
     parser.add_argument("--postgres", default=os.environ.get("AGGREGATOR_BENCH_POSTGRES_URL", ""),
                         help="also run on this PostgreSQL database (a fresh schema, dropped afterwards)")
+    parser.add_argument("--sqlite-db", default="", help="measure this SQLite file built by an earlier run "
+                        "(kept with --keep-sqlite) instead of building one")
+    parser.add_argument("--keep-sqlite", default="", help="copy the SQLite database built here to this path")
     args = parser.parse_args()
     print(f"machine: {machine()}", flush=True)
     print(f"load: {subprocess.run(['uptime'], capture_output=True, text=True).stdout.strip()}", flush=True)
@@ -326,9 +330,21 @@ def main() -> None:
         backends: list[tuple[str, str]] = [("SQLite", f"sqlite:///{tmp}/scale.db")]
         if args.postgres:
             backends.append(("PostgreSQL", _pg_schema(args.postgres, "archive")))
+        if args.sqlite_db:
+            backends[0] = ("SQLite", f"sqlite:///{args.sqlite_db}")
         for label, url in backends:
-            took, event_id = build(url, cfg_path, args.posts)
-            print(f"\n{label}: built {args.posts:,} posts in {took:.0f} s", flush=True)
+            if label == "SQLite" and args.sqlite_db:
+                storage = Storage(url)
+                event = storage.event(SLUG)
+                storage.close()
+                assert event is not None
+                event_id = event.id
+                print(f"\n{label}: {args.sqlite_db}, built by an earlier run", flush=True)
+            else:
+                took, event_id = build(url, cfg_path, args.posts)
+                print(f"\n{label}: built {args.posts:,} posts in {took:.0f} s", flush=True)
+                if label == "SQLite" and args.keep_sqlite:
+                    shutil.copyfile(f"{tmp}/scale.db", args.keep_sqlite)
             for name, r in measure(url, cfg_path, event_id, args.requests):
                 print(f"  {name:34} p50 {r['p50_ms']:8.1f} ms   p95 {r['p95_ms']:8.1f} ms   max {r['max_ms']:8.1f} ms",
                       flush=True)
