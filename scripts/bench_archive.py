@@ -320,6 +320,9 @@ def main() -> None:
                         help="also run on this PostgreSQL database (a fresh schema, dropped afterwards)")
     parser.add_argument("--sqlite-db", default="", help="measure this SQLite file built by an earlier run "
                         "(kept with --keep-sqlite) instead of building one")
+    parser.add_argument("--postgres-built", action="store_true", help="measure the schema bench_archive left "
+                        "by an interrupted run instead of building one")
+    parser.add_argument("--no-sqlite", action="store_true", help="PostgreSQL only")
     parser.add_argument("--keep-sqlite", default="", help="copy the SQLite database built here to this path")
     args = parser.parse_args()
     print(f"machine: {machine()}", flush=True)
@@ -329,17 +332,20 @@ def main() -> None:
         cfg_path.write_text(CONFIG.format(media=f"{tmp}/media", programme=programme()))
         backends: list[tuple[str, str]] = [("SQLite", f"sqlite:///{tmp}/scale.db")]
         if args.postgres:
-            backends.append(("PostgreSQL", _pg_schema(args.postgres, "archive")))
+            backends.append(("PostgreSQL", _schema_url(args.postgres) if args.postgres_built
+                             else _pg_schema(args.postgres, "archive")))
+        if args.no_sqlite:
+            backends = backends[1:]
         if args.sqlite_db:
             backends[0] = ("SQLite", f"sqlite:///{args.sqlite_db}")
         for label, url in backends:
-            if label == "SQLite" and args.sqlite_db:
+            if (label == "SQLite" and args.sqlite_db) or (label == "PostgreSQL" and args.postgres_built):
                 storage = Storage(url)
                 event = storage.event(SLUG)
                 storage.close()
                 assert event is not None
                 event_id = event.id
-                print(f"\n{label}: {args.sqlite_db}, built by an earlier run", flush=True)
+                print(f"\n{label}: {url.split('?')[0]}, built by an earlier run", flush=True)
             else:
                 took, event_id = build(url, cfg_path, args.posts)
                 print(f"\n{label}: built {args.posts:,} posts in {took:.0f} s", flush=True)
@@ -351,6 +357,13 @@ def main() -> None:
             if label == "PostgreSQL":
                 _drop_schema(args.postgres, "archive")
     print(f"\nload after: {subprocess.run(['uptime'], capture_output=True, text=True).stdout.strip()}")
+
+
+def _schema_url(base: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(base).update_query_dict({"options": "-csearch_path=bench_archive"}).render_as_string(
+        hide_password=False)
 
 
 def _drop_schema(base: str, name: str) -> None:
