@@ -273,6 +273,11 @@ def measure(url: str, cfg_path: Path, event_id: int, requests: int) -> list[tupl
                 break
         else:
             raise RuntimeError(f"aggregator serve exited with {server.wait()} before serving")
+        for _ in range(300):  # the line comes just before uvicorn binds
+            with socket.socket() as probe:
+                if probe.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            time.sleep(0.1)
         base = f"http://127.0.0.1:{port}"
         with httpx.Client(base_url=base, timeout=60) as client:
             def get(path: str) -> Callable[[], None]:
