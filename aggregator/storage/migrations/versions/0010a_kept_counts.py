@@ -21,7 +21,7 @@ Partial indexes serve the wall's pinned and featured lookups; two more serve key
 pages filtered by network and by author.
 
 Revision ID: 0010a
-Revises: 0007
+Revises: 0003
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0010a"
-down_revision = "0007"
+down_revision = "0003"
 branch_labels = None
 depends_on = None
 
