@@ -86,8 +86,8 @@ def _sqlite_plan(conn: Connection, query: str) -> tuple[str, list[int] | None] |
     few). A rare query's matches (at most RARE_MATCHES, read from FTS5 with a LIMIT) become an id list
     the page is cut from. A common one is checked row by row while the keyset index is walked (FTS5
     seeks each rowid). That probe is cheap for whole words only (a prefix merges every term it covers,
-    per row), so a common search matches whole words, as PostgreSQL's does; only when the whole words
-    are rare but the prefix is common does the page probe with the prefix."""
+    per row), so a search whose whole words are common matches whole words, as PostgreSQL's does;
+    otherwise the last word is a prefix, spelt out as the words it covers (_expanded) where it can be."""
     match = fts5_query(query.replace("\x00", ""))
     whole = fts5_query(query.replace("\x00", ""), prefix=False)
     if match is None or whole is None:
@@ -169,6 +169,7 @@ def filtered_matches(conn: Connection, event_id: int, q: PostQuery, query: str, 
     """How many approved posts match `q`'s filters and the search `query` ("" for none), and per hour of
     [start, end): from kept counts when only networks and kinds filter, else from at most
     counts.MATCH_CAP + 1 rows of an index ("10,000+" beyond). Position and limit of `q` are ignored."""
+    # `author_ids` (one person's accounts) is being added to PostQuery by the timeline's navigation work.
     author_ids = ((q.author_id,) if q.author_id is not None else ()) + tuple(getattr(q, "author_ids", ()))
     stmt = select(posts.c.created_at)
     clause: Any = None
