@@ -19,6 +19,7 @@ from aggregator.clock import Clock, system_clock
 from aggregator.config import Settings
 from aggregator.storage import announcements as _announcements
 from aggregator.storage import authors as _authors
+from aggregator.storage import counts as _counts
 from aggregator.storage import deletions as _deletions
 from aggregator.storage import events as _events
 from aggregator.storage import exports as _exports
@@ -391,18 +392,25 @@ class Storage:
             return _search.author_facets(conn, event_id, limit)
 
     def approved_times(self, event_id: int, start: datetime, end: datetime) -> list[datetime]:
+        """Every approved post's time: reads every row (the timeline's chart reads hour_counts)."""
         with self.read() as conn:
             return _search.approved_times(conn, event_id, start, end)
 
-    def matching_times(self, event_id: int, query: PostQuery, text: str = "") -> list[datetime]:
-        """created_at of every post matching the filters and search (the timeline's count and chart)."""
+    def same_person_links(self, event_id: int, author_ids: Sequence[int]) -> list[tuple[int, int]]:
+        """Author id pairs, among `author_ids`, that dedup folded together as one person's cross-posts."""
         with self.read() as conn:
-            return _search.matching_times(conn, event_id, query, text)
+            return _search.same_person_links(conn, event_id, author_ids)
 
-    def same_person_links(self, event_id: int) -> list[tuple[int, int]]:
-        """Author id pairs that dedup folded together as one person's cross-posts."""
+    def hour_counts(self, event_id: int, start: datetime, end: datetime) -> list[int]:
+        """Approved posts per hour of [start, end), from the counts kept as posts change (the chart)."""
         with self.read() as conn:
-            return _search.same_person_links(conn, event_id)
+            return _counts.hour_counts(conn, event_id, start, end)
+
+    def filtered_matches(self, event_id: int, query: PostQuery, text: str, start: datetime,
+                         end: datetime) -> _counts.Matches:
+        """How many approved posts match filters and a search, and per hour of [start, end) (capped)."""
+        with self.read() as conn:
+            return _search.filtered_matches(conn, event_id, query, text, start, end)
 
     def flagged_posts(self, event_id: int, *, featured: bool = False, pinned: bool = False,
                       limit: int = 20) -> list[StoredPost]:

@@ -59,7 +59,7 @@ from aggregator.storage.records import LiveEvent, SessionRecord
 from aggregator.storage.stories import StoryBlock, StoryRecord
 from aggregator.types import Platform, PostKey, PostKind, Status
 from aggregator.web import auth, cards, colour, story_view, timeline_nav
-from aggregator.web.chart import posts_per_hour
+from aggregator.web.chart import hourly_chart
 
 log = logging.getLogger("aggregator.web.public")
 
@@ -501,7 +501,8 @@ def _timeline_context(request: Request, event: EventRecord, embed: bool) -> dict
     qp = request.query_params
     programme = storage.programme(event.id)
     start, end = cards.day_bounds(event)
-    everyone = timeline_nav.people(storage.author_facets(event.id), storage.same_person_links(event.id))
+    facets = storage.author_facets(event.id)
+    everyone = timeline_nav.people(facets, storage.same_person_links(event.id, [a.id for a in facets]))
     author_ids = timeline_nav.person_ids(f.author, everyone)
     before, after, latest = _cursor(qp.get("before")), _cursor(qp.get("after")), qp.get("latest") == "1"
     opening = None
@@ -512,10 +513,12 @@ def _timeline_context(request: Request, event: EventRecord, embed: bool) -> dict
     page, _ = timeline_page(storage, event, f, before, after, latest, author_ids=author_ids)
     chronological = list(reversed(page.posts))
     filtered = bool(f.q or f.author is not None or f.platform or f.kind != "all")
-    # With a filter or a search, the chart and the count describe what matches.
-    times = (storage.matching_times(event.id, _post_query(f, author_ids), f.q) if filtered
-             else storage.approved_times(event.id, start, end))
-    chart = posts_per_hour(times, programme, start, end, event.timezone)
+    # With a filter or a search, the chart and the count describe what matches (counted up to a cap;
+    # past it the chart shows the whole day). Without, the chart comes from the kept counts.
+    matches = storage.filtered_matches(event.id, _post_query(f, author_ids), f.q, start, end) if filtered else None
+    hours = matches.hours if matches is not None and matches.hours is not None else None
+    chart = hourly_chart(hours if hours is not None else storage.hour_counts(event.id, start, end),
+                         programme, start, end, event.timezone)
     card = cards.CardContext(event.slug, event.timezone, now, "embed" if embed else "timeline", True,
                              "_blank" if embed else "", cards.event_days(event),
                              curate=not embed and _is_curator(request))
@@ -525,7 +528,9 @@ def _timeline_context(request: Request, event: EventRecord, embed: bool) -> dict
                                                                                event.timezone),
         "programme": programme, "authors": everyone, "chart": chart, "card": card,
         "platforms": [(p.value, cards.platform_name(p.value)) for p in Platform], "base": base, "embed": embed,
-        "kinds": list(KIND_FILTERS), "now": now, "filtered": filtered, "matches": len(times) if filtered else None,
+        "kinds": list(KIND_FILTERS), "now": now, "filtered": filtered,
+        "matches": matches.total if matches is not None else None,
+        "matches_capped": matches is not None and matches.capped,
         "cursor_at": timeline_nav.cursor_at, "opening": opening,
     }
 
