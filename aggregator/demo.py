@@ -301,7 +301,7 @@ def run_demo(args: Any) -> int:
                 if all(o.ok and o.report is not None and o.report.inserted == 0 for o in outcomes):
                     break
         slug = curate_story(storage, record.id, ev, reporter.id if reporter else None)
-        scheduler = Scheduler(collection.runners)
+        scheduler = Scheduler(collection.runners, streams=collection.streams)
         scheduler.start()
         event_id = record.id
         store = storage
