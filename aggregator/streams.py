@@ -109,6 +109,9 @@ class StreamRunner:
                     self._poll_now()  # polling carries the source at its usual interval meanwhile
                 self._stop.wait(retry_delay(failures, unavailable, self.rng))
                 continue
+            if self._stop.is_set():  # stopped while connecting
+                self.stream.close()
+                break
             self.healthy = True
             self.connects += 1
             failures = 0
