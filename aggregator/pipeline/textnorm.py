@@ -73,6 +73,20 @@ def normalise_for_matching(text: str) -> str:
     confusables folded (:mod:`aggregator.pipeline.confusables`), single spaces."""
     if text.isascii():
         return " ".join(text.casefold().split())
+    # One pass can expose a new fold (a confusable's target may carry a mark: "ꮏ" -> "ţ"),
+    # so repeat until nothing changes; matching needs N(N(x)) == N(x). Two passes suffice in
+    # practice; the bound keeps the work linear.
+    for _ in range(4):
+        folded = _fold_once(text)
+        if folded == text:
+            break
+        text = folded
+    return text
+
+
+def _fold_once(text: str) -> str:
+    if text.isascii():
+        return " ".join(text.casefold().split())
     text = fold_confusables(text)  # before NFKC: "ϲ" looks like "c", NFKC makes it "ς"
     text = unicodedata.normalize("NFKC", text)
     text = _drop_format(text)
