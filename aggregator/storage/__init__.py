@@ -26,6 +26,7 @@ from aggregator.storage import moderation as _moderation
 from aggregator.storage import posts as _posts
 from aggregator.storage import search as _search
 from aggregator.storage import stories as _stories
+from aggregator.storage import uploads as _uploads
 from aggregator.storage import users as _users
 from aggregator.storage.engine import StorageError, make_engine
 from aggregator.storage.posts import PostQuery
@@ -38,7 +39,7 @@ from aggregator.storage.records import (
     SourceRecord,
     StoredPost,
 )
-from aggregator.types import Cursor, IngestItem, IngestReport, PostKey, Status
+from aggregator.types import CardMerge, Cursor, IngestItem, IngestReport, PostKey, Status
 
 __all__ = [
     "EventRecord",
@@ -146,10 +147,18 @@ class Storage:
         cursor: Cursor | None,
         photo_hashes: dict[str, str] | None = None,
         created_by: int | None = None,
+        merges: Sequence[CardMerge] = (),
     ) -> IngestReport:
-        """Posts, media, decisions, the source's cursor and live-event rows: one transaction."""
+        """Posts, media, decisions, card merges, the source's cursor and live-event rows: one transaction."""
         with self.write() as conn:
-            return _posts.ingest(conn, event_id, source_id, items, cursor, self.clock(), photo_hashes, created_by)
+            return _posts.ingest(conn, event_id, source_id, items, cursor, self.clock(), photo_hashes, created_by,
+                                 merges)
+
+    def ingest_context(self, event_id: int, keys: Sequence[PostKey], counts_since: datetime | None,
+                       video_keys: Sequence[str] = ()) -> _posts.IngestContext:
+        """What planning a batch reads from storage, in one read: see posts.IngestContext."""
+        with self.read() as conn:
+            return _posts.ingest_context(conn, event_id, keys, counts_since, video_keys)
 
     def posts(self, event_id: int, query: PostQuery | None = None) -> PostPage:
         with self.read() as conn:
@@ -163,10 +172,11 @@ class Storage:
         with self.read() as conn:
             return _posts.count_by_status(conn, event_id)
 
-    def dedup_candidates(self, event_id: int, since: datetime, video_keys: Sequence[str] = ()
-                         ) -> list[_posts.DedupCandidate]:
+    def dedup_candidates(self, event_id: int, since: datetime | None, video_keys: Sequence[str] = (),
+                         until: datetime | None = None) -> list[_posts.DedupCandidate]:
+        """Stored posts since `since` (None: none by time) and before `until`, and any sharing one of the videos."""
         with self.read() as conn:
-            return _posts.dedup_candidates(conn, event_id, since, video_keys)
+            return _posts.dedup_candidates(conn, event_id, since, video_keys, until=until)
 
     def approved_counts_by_author(self, event_id: int, since: datetime) -> dict[tuple[str, str], int]:
         with self.read() as conn:
@@ -265,6 +275,31 @@ class Storage:
         with self.write() as conn:
             _users.update_user(conn, user_id, {"last_login_at": self.clock()})
 
+    def take_login_slot(self, keys: list[tuple[str, int]], since: datetime) -> bool:
+        """Atomically take one sign-in attempt under each (key, limit) counted since `since`; False when full."""
+        with self.write() as conn:
+            return _users.take_login_slot(conn, keys, self.clock(), since)
+
+    def release_login_slot(self, key: str) -> None:
+        with self.write() as conn:
+            _users.release_login_slot(conn, key)
+
+    def clear_login_slots(self, key: str) -> None:
+        with self.write() as conn:
+            _users.clear_login_slots(conn, key)
+
+    def start_session(self, session_id: str, user_id: int, expires_at: datetime) -> None:
+        with self.write() as conn:
+            _users.start_session(conn, session_id, user_id, self.clock(), expires_at)
+
+    def session_user(self, session_id: str) -> int | None:
+        with self.read() as conn:
+            return _users.session_user(conn, session_id, self.clock())
+
+    def end_session(self, session_id: str) -> None:
+        with self.write() as conn:
+            _users.end_session(conn, session_id)
+
     def record_login_failure(self, username: str, address: str) -> None:
         with self.write() as conn:
             _users.record_failure(conn, username, address, self.clock())
@@ -334,10 +369,11 @@ class Storage:
             return _announcements.active(conn, event_id, now)
 
     def set_wall_options(self, event_id: int, overrides: dict[str, object],
-                         actor: _moderation.Actor) -> dict[str, object]:
-        """Validated against WallSettings (WallOptionsError names the bad option); live event `wall.options`."""
+                         actor: _moderation.Actor, wall: str = "") -> dict[str, object]:
+        """Validated against WallSettings (WallOptionsError names the bad option); live event `wall.options`.
+        `wall` names one of the event's walls ("" for its own)."""
         with self.write() as conn:
-            return _announcements.set_wall_options(conn, event_id, dict(overrides), actor, self.clock())
+            return _announcements.set_wall_options(conn, event_id, dict(overrides), actor, self.clock(), wall)
 
 
     # ---- public surfaces: stories, search, timeline ------------------------------------------------------
@@ -364,6 +400,11 @@ class Storage:
     def posts_by_ids(self, event_id: int, ids: Sequence[int]) -> dict[int, StoredPost]:
         with self.read() as conn:
             return _search.posts_by_ids(conn, event_id, ids)
+
+    def upload_is_public(self, slug: str, url: str) -> bool:
+        """Whether /media/ file `url` belongs to an approved post or a published story of event `slug`."""
+        with self.read() as conn:
+            return _uploads.is_public(conn, slug, url)
 
     def post_by_key(self, event_id: int, key: PostKey) -> StoredPost | None:
         with self.read() as conn:
@@ -393,9 +434,16 @@ class Storage:
             return found
 
     def update_story(self, story_id: int, *, title: str | None = None, summary: str | None = None,
-                     status: str | None = None) -> None:
+                     status: str | None = None, by: int | None = None) -> None:
+        """Change a story's title, summary or status; `by` (a user id) is recorded as its last editor."""
         with self.write() as conn:
             _stories.update_story(conn, story_id, self.clock(), title=title, summary=summary, status=status)
+            self._edited(conn, story_id, by)
+
+    @staticmethod
+    def _edited(conn: Connection, story_id: int, by: int | None) -> None:
+        if by is not None:
+            _stories.mark_edited(conn, story_id, by)
 
     def delete_story(self, story_id: int) -> None:
         with self.write() as conn:
@@ -403,28 +451,35 @@ class Storage:
 
     def add_story_block(self, story_id: int, kind: str, *, heading: str = "", body: str = "",
                         post_id: int | None = None, media_url: str | None = None,
-                        section_id: int | None = None) -> int:
+                        section_id: int | None = None, by: int | None = None) -> int:
         """Append a block to the story, or to the end of section `section_id`."""
         with self.write() as conn:
-            return _stories.add_block(conn, story_id, kind, self.clock(), heading=heading, body=body,
-                                      post_id=post_id, media_url=media_url, section_id=section_id)
+            block_id = _stories.add_block(conn, story_id, kind, self.clock(), heading=heading, body=body,
+                                          post_id=post_id, media_url=media_url, section_id=section_id)
+            self._edited(conn, story_id, by)
+            return block_id
 
     def update_story_block(self, story_id: int, block_id: int, *, heading: str | None = None,
-                           body: str | None = None) -> None:
+                           body: str | None = None, by: int | None = None) -> None:
         with self.write() as conn:
             _stories.update_block(conn, story_id, block_id, self.clock(), heading=heading, body=body)
+            self._edited(conn, story_id, by)
 
-    def move_story_block(self, story_id: int, block_id: int, delta: int) -> None:
+    def move_story_block(self, story_id: int, block_id: int, delta: int, by: int | None = None) -> None:
         with self.write() as conn:
             _stories.move_block(conn, story_id, block_id, delta, self.clock())
+            self._edited(conn, story_id, by)
 
-    def delete_story_block(self, story_id: int, block_id: int) -> None:
+    def delete_story_block(self, story_id: int, block_id: int, by: int | None = None) -> None:
         with self.write() as conn:
             _stories.delete_block(conn, story_id, block_id, self.clock())
+            self._edited(conn, story_id, by)
 
-    def seed_story(self, story_id: int) -> list[int]:
+    def seed_story(self, story_id: int, by: int | None = None) -> list[int]:
         with self.write() as conn:
-            return _stories.seed_sections(conn, story_id, self.clock())
+            ids = _stories.seed_sections(conn, story_id, self.clock())
+            self._edited(conn, story_id, by)
+            return ids
 
 
 def _short(exc: SQLAlchemyError) -> str:

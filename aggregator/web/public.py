@@ -20,6 +20,11 @@ with the row's seq as the SSE id. Its data is JSON:
   {"kind": "announcement.withdrawn", "id": 3}              remove it
   {"kind": "wall.options"}                                 options changed: reload the page
 
+`?wall=<name>` picks one of the event's named walls: its messages follow that
+wall's filters (platforms, media only, hashtags), and `wall.options` reaches
+only the screens of the wall whose options changed. Each row's message is
+computed once per (row, wall).
+
 A client resumes from the `Last-Event-ID` header (sent by the browser on its
 own reconnects) or, on its first connection, from `?after=N` (the seq the page
 was rendered at, so nothing approved between render and connect is missed).
@@ -31,6 +36,7 @@ import asyncio
 import functools
 import json
 import logging
+import re
 import threading
 import time
 from collections.abc import AsyncIterator, Callable
@@ -147,14 +153,23 @@ def theme_css(request: Request, slug: str) -> Response:
     return Response(css, media_type="text/css", headers={"Cache-Control": "no-cache"})
 
 
+# Exactly the names uploads.store_photo writes: anything else (NUL, "..", encoded variants) is a 404.
+_MEDIA_PATH = re.compile(r"([a-z0-9][a-z0-9-]{0,62})/[0-9a-f]{32}(?:_t)?\.jpg")
+
+
 @router.get("/media/{path:path}")
 def media_file(request: Request, path: str) -> Response:
-    """Reporters' uploads (re-encoded JPEGs, no metadata) from server.media_dir."""
+    """Reporters' uploads (re-encoded JPEGs, no metadata) from server.media_dir, while public:
+    a photo of a post that is not approved now (taken down, rejected) is not served."""
+    found = _MEDIA_PATH.fullmatch(path)
+    if found is None or not _storage(request).upload_is_public(found.group(1), f"/media/{path}"):
+        raise HTTPException(404, "no such file")
     root = Path(_cfg(request).settings.server.media_dir).resolve()
     target = (root / path).resolve()
-    if root not in target.parents or not target.is_file() or target.suffix.lower() != ".jpg":
+    if root not in target.parents or not target.is_file():
         raise HTTPException(404, "no such file")
-    return FileResponse(target, media_type="image/jpeg", headers={"Cache-Control": "public, max-age=86400"})
+    # Short cache: a take-down must stop the file being shown soon, also through shared caches.
+    return FileResponse(target, media_type="image/jpeg", headers={"Cache-Control": "public, max-age=300"})
 
 
 @router.get("/e/{slug}/r/{token}")
@@ -173,7 +188,7 @@ def reporter_post(request: Request, slug: str, token: str) -> Response:
 @dataclass(frozen=True, slots=True)
 class WallData:
     seq: int
-    posts: list[StoredPost]
+    posts: list[StoredPost]  # newest first, pinned ones included (the page places them)
     pinned: list[StoredPost]
     featured: list[StoredPost]
 
@@ -182,19 +197,37 @@ def wall_data(storage: Storage, event: EventRecord, settings: WallSettings) -> W
     # The seq first: anything committed after it is replayed to the page's stream (cards are upserted by id).
     seq = storage.last_live_seq()
     platforms = _platforms(settings.platforms)
-    page = storage.posts(event.id, PostQuery(limit=settings.max_cards, platforms=platforms))
+    narrowed = settings.media_only or settings.mode == "photos" or bool(settings.hashtags)
+    # Filters the query cannot express are applied here, over a few pages' worth of the newest posts.
+    limit = min(500, settings.max_cards * (4 if narrowed else 1))
+    page = storage.posts(event.id, PostQuery(limit=limit, platforms=platforms))
+    shown = [p for p in page.posts if cards.wall_shows(p, settings)]
     pinned = [p for p in storage.flagged_posts(event.id, pinned=True, limit=settings.max_cards)
-              if not platforms or p.platform in platforms]
-    featured = [p for p in storage.flagged_posts(event.id, featured=True, limit=12)
-                if not platforms or p.platform in platforms]
+              if cards.wall_shows(p, settings)]
+    featured = [p for p in storage.flagged_posts(event.id, featured=True, limit=12) if cards.wall_shows(p, settings)]
     pinned_ids = {p.id for p in pinned}
-    posts = [p for p in page.posts if p.id not in pinned_ids][: max(0, settings.max_cards - len(pinned))]
+    posts = [p for p in shown if p.id not in pinned_ids][: max(0, settings.max_cards - len(pinned))]
+    # Featured posts older than the newest page stay on the page too: highlights and the spotlight use them.
+    on_page = pinned_ids | {p.id for p in posts}
+    posts += sorted((p for p in featured if p.id not in on_page), key=lambda p: (p.created_at, p.id), reverse=True)
     return WallData(seq, posts, pinned, featured)
 
 
-def _wall_context(request: Request, event: EventRecord, embed: bool) -> dict[str, Any]:
+def _wall_settings(request: Request, event: EventRecord, name: str) -> WallSettings:
+    if name not in cards.wall_names(_cfg(request), event):
+        raise HTTPException(404, f"no wall {name!r}")
+    return cards.wall_settings(_cfg(request), event, name)
+
+
+def _wall_title(cfg: LoadedConfig, event: EventRecord, name: str) -> str:
+    ev = cards.event_settings(cfg, event.slug)
+    found = [w for w in ev.walls if w.name == name] if ev is not None and name else []
+    return found[0].title if found else ""
+
+
+def _wall_context(request: Request, event: EventRecord, embed: bool, name: str = "") -> dict[str, Any]:
     cfg, storage, now = _cfg(request), _storage(request), _now(request)
-    settings = cards.wall_settings(cfg, event)
+    settings = _wall_settings(request, event, name)
     view = cards.wall_view(settings, request.query_params)
     data = wall_data(storage, event, settings)
     programme = storage.programme(event.id)
@@ -203,12 +236,14 @@ def _wall_context(request: Request, event: EventRecord, embed: bool) -> dict[str
                      if not a.withdrawn and (a.ends_at is None or a.ends_at > now)]
     event_url = _event_url(cfg, event)
     card = cards.CardContext(event.slug, event.timezone, now, "embed" if embed else "wall", settings.show_media,
-                             "_blank" if embed else "")
+                             "_blank" if embed else "", inline_video=settings.inline_video and not embed)
+    query = f"?wall={name}" if name else ""
     return {
         "event": event, "view": view, "settings": settings, "data": data, "programme": programme,
         "current": current, "upcoming": upcoming, "announcements": announcements, "now": now,
         "event_url": event_url, "qr": cards.qr_svg(event_url, f"QR code: {event_url}"), "card": card,
-        "embed": embed, "stream_url": f"/e/{event.slug}/live",
+        "embed": embed, "stream_url": f"/e/{event.slug}/live{query}", "wall_name": name,
+        "wall_title": _wall_title(cfg, event, name), "mode": "grid" if embed else settings.mode,
     }
 
 
@@ -216,6 +251,15 @@ def _wall_context(request: Request, event: EventRecord, embed: bool) -> dict[str
 def wall(request: Request, slug: str) -> HTMLResponse:
     event = _event(request, slug)
     return _page(request, "wall/wall.html", _wall_context(request, event, embed=False))
+
+
+@router.get("/e/{slug}/wall/{name}", response_class=HTMLResponse)
+def named_wall(request: Request, slug: str, name: str) -> HTMLResponse:
+    """One of the event's [[events.walls]]: its own mode, filters and options."""
+    event = _event(request, slug)
+    if not name:
+        raise HTTPException(404, "no such wall")
+    return _page(request, "wall/wall.html", _wall_context(request, event, embed=False, name=name))
 
 
 @router.get("/e/{slug}/embed/wall", response_class=HTMLResponse)
@@ -235,16 +279,16 @@ def _start_seq(last_event_id: str | None, after: str | None) -> int | None:
 
 
 def live_message(storage: Storage, env: Environment, event: EventRecord, settings: WallSettings,
-                 row: LiveEvent, now: datetime) -> dict[str, Any] | None:
-    """The JSON a wall receives for one live-event row, or None when this wall has nothing to do."""
+                 row: LiveEvent, now: datetime, wall: str = "") -> dict[str, Any] | None:
+    """The JSON a wall (`wall`, with these settings) receives for one live-event row, or None when this
+    wall has nothing to do. The per-wall filters are `cards.wall_shows`."""
     if row.kind in POST_KINDS and row.post_id is not None:
         post = storage.post(event.id, row.post_id)
-        platforms = _platforms(settings.platforms)
-        visible = post is not None and post.status is Status.APPROVED and (
-            not platforms or post.platform in platforms)
+        visible = post is not None and post.status is Status.APPROVED and cards.wall_shows(post, settings)
         if not visible or post is None:
             return {"kind": "post.retracted", "post_id": row.post_id}
-        ctx = cards.CardContext(event.slug, event.timezone, now, "wall", settings.show_media)
+        ctx = cards.CardContext(event.slug, event.timezone, now, "wall", settings.show_media,
+                                inline_video=settings.inline_video)
         return {
             "kind": row.kind, "post_id": post.id, "html": cards.render_card(env, post, ctx),
             "pinned": post.pinned, "featured": post.featured, "created_at": cards.iso(post.created_at),
@@ -255,12 +299,13 @@ def live_message(storage: Storage, env: Environment, event: EventRecord, setting
         found = [a for a in storage.announcements(event.id) if a.id == row.payload.get("id")]
         if not found or found[0].withdrawn:
             return None
-        html = cards.render_template(env, "wall/announcement.html", {"a": found[0]})
+        html = cards.render_template(env, "wall/announcement.html", {"a": found[0], "now": now})
         return {"kind": "announcement", "id": found[0].id, "html": html}
     if row.kind == "announcement.withdrawn":
         return {"kind": "announcement.withdrawn", "id": row.payload.get("id")}
     if row.kind == "wall.options":
-        return {"kind": "wall.options"}
+        # Only the screens of the wall whose options changed reload.
+        return {"kind": "wall.options"} if str(row.payload.get("wall") or "") == wall else None
     return None
 
 
@@ -272,9 +317,9 @@ class SharedMessages:
     def __init__(self, ttl: float = 2.0) -> None:
         self.ttl = ttl
         self._lock = threading.Lock()
-        self._items: dict[tuple[int, int], tuple[float, Future[dict[str, Any] | None]]] = {}
+        self._items: dict[tuple[object, ...], tuple[float, Future[dict[str, Any] | None]]] = {}
 
-    def get(self, key: tuple[int, int], make: Callable[[], dict[str, Any] | None]) -> dict[str, Any] | None:
+    def get(self, key: tuple[object, ...], make: Callable[[], dict[str, Any] | None]) -> dict[str, Any] | None:
         now = time.monotonic()
         with self._lock:
             hit = self._items.get(key)
@@ -303,19 +348,20 @@ def _shared_messages(request: Request) -> SharedMessages:
     return shared
 
 
-async def live_events(request: Request, hub: LiveHub, event: EventRecord, start: int | None,
+async def live_events(request: Request, hub: LiveHub, event: EventRecord, start: int | None, wall: str = "",
                       ) -> AsyncIterator[ServerSentEvent]:
     storage, env, cfg = _storage(request), _env(request), _cfg(request)
     shared = _shared_messages(request)
 
     def make(row: LiveEvent) -> dict[str, Any] | None:
         current = storage.event(event.slug) or event
-        return live_message(storage, env, current, cards.wall_settings(cfg, current), row, _now(request))
+        return live_message(storage, env, current, cards.wall_settings(cfg, current, wall), row, _now(request),
+                            wall)
 
     yield ServerSentEvent(comment="live", retry=RETRY_MS)
     try:
         async for row in hub.subscribe(event.id, start):
-            message = await asyncio.to_thread(shared.get, (event.id, row.seq), functools.partial(make, row))
+            message = await asyncio.to_thread(shared.get, (event.id, row.seq, wall), functools.partial(make, row))
             if message is None:
                 continue
             yield ServerSentEvent(data=json.dumps(message, ensure_ascii=False), id=str(row.seq))
@@ -324,12 +370,15 @@ async def live_events(request: Request, hub: LiveHub, event: EventRecord, start:
 
 
 @router.get("/e/{slug}/live")
-async def live(request: Request, slug: str, after: str | None = None) -> EventSourceResponse:
+async def live(request: Request, slug: str, after: str | None = None, wall: str = "") -> EventSourceResponse:
+    """`?wall=<name>`: the stream of one of the event's named walls (its filters and option changes)."""
     event = await asyncio.to_thread(_event, request, slug)
+    if wall not in cards.wall_names(_cfg(request), event):
+        raise HTTPException(404, f"no wall {wall!r}")
     start = _start_seq(request.headers.get("last-event-id"), after)
     hub: LiveHub = request.app.state.hub
     return EventSourceResponse(
-        live_events(request, hub, event, start), ping=PING_SECONDS,
+        live_events(request, hub, event, start, wall), ping=PING_SECONDS,
         headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
     )
 
@@ -488,7 +537,9 @@ def permalink(request: Request, slug: str, post_id: int) -> HTMLResponse:
     if post is None or post.status is not Status.APPROVED:
         raise HTTPException(404, "this post is not (or no longer) shown")
     curator = auth.current_user(request) if _is_curator(request) else None
-    stories = storage.stories(event.id, include_drafts=True) if curator else []
+    # Only the stories this curator may change (their own; every story for an organiser).
+    stories = [s for s in storage.stories(event.id, include_drafts=True)
+               if curator.role == "organiser" or s.author_id == curator.id] if curator else []
     story_sections = [(s, storage.story_by_id(event.id, s.id)) for s in stories]
     return _curator_page(request, "post/permalink.html", {
         "event": event, "post": post, "now": _now(request), "curator": curator,
