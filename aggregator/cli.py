@@ -217,7 +217,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from aggregator.storage.leader import LeaderLock
 
     # One collecting process per database; other `serve` processes stand by and take over.
-    scheduler = (Scheduler(collection.runners, leader=LeaderLock(storage.engine), tasks=collection.tasks())
+    scheduler = (Scheduler(collection.runners, leader=LeaderLock(storage.engine), tasks=collection.tasks(),
+                           streams=collection.streams)
                  if collection else None)
     try:
         if scheduler is not None:
