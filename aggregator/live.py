@@ -11,6 +11,10 @@ each into the bounded queue of every client watching that event. It wakes:
 A client that reconnects with Last-Event-ID is replayed the rows after it from
 the table, then goes live; rows are delivered in seq order with none twice. A
 client too slow to drain its queue is dropped and recovers the same way.
+
+Before fanning a batch out the tailer awaits `prepare` (the web layer renders
+each row's SSE frame there, once per process), and one `keepalive` timer puts a
+KEEPALIVE marker in every queue: no per-client task or timer.
 """
 
 from __future__ import annotations
@@ -19,8 +23,9 @@ import asyncio
 import contextlib
 import logging
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import Final, Literal
 
 from aggregator.storage import LiveEvent, Storage, StorageError
 from aggregator.storage.live import NOTIFY_CHANNEL
@@ -29,6 +34,9 @@ log = logging.getLogger("aggregator.live")
 
 DEFAULT_QUEUE_SIZE = 512
 REPLAY_BATCH = 500
+KEEPALIVE: Final = "keepalive"  # queued by the keep-alive timer; a stream writes a comment for it
+
+QueueItem = LiveEvent | Literal["keepalive"] | None  # None: the subscriber was closed
 
 
 class Dropped(Exception):
@@ -38,7 +46,7 @@ class Dropped(Exception):
 @dataclass(eq=False)
 class Subscriber:
     event_id: int
-    queue: asyncio.Queue[LiveEvent | None]
+    queue: asyncio.Queue[QueueItem]
     dropped: bool = False
     last_seq: int = 0  # the last seq handed to this client
 
@@ -48,11 +56,14 @@ class LiveHub:
     storage: Storage
     poll_interval: float = 1.0
     queue_size: int = DEFAULT_QUEUE_SIZE
+    keepalive: float = 0.0  # seconds between KEEPALIVE markers; 0: none
+    prepare: Callable[[list[LiveEvent]], Awaitable[None]] | None = None
     _subscribers: dict[int, set[Subscriber]] = field(default_factory=dict)
     _last_seq: int = 0
     _wake: asyncio.Event | None = None
     _loop: asyncio.AbstractEventLoop | None = None
     _task: asyncio.Task[None] | None = None
+    _keepalive_task: asyncio.Task[None] | None = None
     _listener: threading.Thread | None = None
     _stopping: threading.Event = field(default_factory=threading.Event)
 
@@ -68,9 +79,16 @@ class LiveHub:
             self._listener = threading.Thread(target=self._listen_postgres, name="live-listen", daemon=True)
             self._listener.start()
         self._task = asyncio.create_task(self._tail(), name="live-tail")
+        if self.keepalive > 0:
+            self._keepalive_task = asyncio.create_task(self._keep_alive(), name="live-keepalive")
 
     async def stop(self) -> None:
         self._stopping.set()
+        if self._keepalive_task is not None:
+            self._keepalive_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._keepalive_task
+            self._keepalive_task = None
         if self.notify in self.storage.live_listeners:
             self.storage.live_listeners.remove(self.notify)
         if self._task is not None:
@@ -120,6 +138,11 @@ class LiveHub:
         total = 0
         while True:
             rows = await asyncio.to_thread(self.storage.live_after, self._last_seq, None, REPLAY_BATCH)
+            if rows and self.prepare is not None:
+                try:
+                    await self.prepare(rows)
+                except Exception:  # a client renders what is missing itself; keep tailing
+                    log.exception("live.prepare_failed")
             for row in rows:
                 self._fan_out(row)
                 self._last_seq = row.seq
@@ -134,6 +157,19 @@ class LiveHub:
             except asyncio.QueueFull:
                 log.info("live.client_dropped event=%s behind_at=%s", row.event_id, row.seq)
                 self._close(sub)
+
+    async def _keep_alive(self) -> None:
+        while True:
+            await asyncio.sleep(self.keepalive)
+            for subs in list(self._subscribers.values()):
+                for sub in list(subs):
+                    with contextlib.suppress(asyncio.QueueFull):  # a full queue is not idle
+                        sub.queue.put_nowait(KEEPALIVE)
+
+    def close(self, sub: Subscriber) -> None:
+        """Disconnect a subscriber (its stream sees the end marker); idempotent."""
+        if not sub.dropped:
+            self._close(sub)
 
     def _close(self, sub: Subscriber) -> None:
         sub.dropped = True
@@ -167,15 +203,27 @@ class LiveHub:
     def subscriber_count(self) -> int:
         return sum(len(s) for s in self._subscribers.values())
 
+    def watching(self, event_id: int) -> bool:
+        return bool(self._subscribers.get(event_id))
+
+    def register(self, event_id: int) -> Subscriber:
+        """A subscriber that receives every row tailed from now on (seqs above `last_seq`).
+
+        Register before replaying from the table, so nothing committed during the replay is
+        missed; skip rows at or below the last seq sent. `unregister` when done."""
+        sub = Subscriber(event_id, asyncio.Queue(self.queue_size), last_seq=self._last_seq)
+        self._subscribers.setdefault(event_id, set()).add(sub)
+        return sub
+
+    def unregister(self, sub: Subscriber) -> None:
+        self._subscribers.get(sub.event_id, set()).discard(sub)
+
     async def subscribe(self, event_id: int, last_event_id: int | None = None) -> AsyncIterator[LiveEvent]:
         """Rows for one event after `last_event_id` (replayed from the table), then live ones, in order.
 
         Ends by raising Dropped if the client fell behind; it should reconnect with its last id.
         """
-        sub = Subscriber(event_id, asyncio.Queue(self.queue_size))
-        # Register before replaying, so nothing committed during the replay is missed;
-        # rows seen in both are skipped by seq.
-        self._subscribers.setdefault(event_id, set()).add(sub)
+        sub = self.register(event_id)
         try:
             if last_event_id is not None:
                 sub.last_seq = last_event_id
@@ -186,15 +234,13 @@ class LiveHub:
                         yield row
                     if len(rows) < REPLAY_BATCH:
                         break
-            else:
-                sub.last_seq = self._last_seq
             while True:
                 item = await sub.queue.get()
                 if item is None:
                     raise Dropped(f"client fell behind at seq {sub.last_seq}")
-                if item.seq <= sub.last_seq:
+                if item == KEEPALIVE or not isinstance(item, LiveEvent) or item.seq <= sub.last_seq:
                     continue
                 sub.last_seq = item.seq
                 yield item
         finally:
-            self._subscribers.get(event_id, set()).discard(sub)
+            self.unregister(sub)

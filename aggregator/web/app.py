@@ -19,7 +19,7 @@ from aggregator.config import LoadedConfig
 from aggregator.live import LiveHub
 from aggregator.paths import static_dir
 from aggregator.storage import Storage
-from aggregator.web import api, auth, console, public, reporter
+from aggregator.web import api, auth, cards, console, live_stream, public, reporter
 from aggregator.web.security import SecurityHeaders
 from aggregator.web.templating import make_templates
 
@@ -54,6 +54,7 @@ def create_app(
     app.state.clock = clock
     app.state.hub = live_hub
     app.state.templates = make_templates()
+    app.state.live_frames = live_stream.install(live_hub, storage, cards.prepare(app.state.templates.env), cfg, clock)
 
     embed_origins = tuple(o for ev in cfg.settings.events for o in ev.wall.embed_origins)
     app.add_middleware(

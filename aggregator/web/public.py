@@ -6,19 +6,8 @@ pages carry no inline script or style (the CSP forbids both): the event's
 accent colour comes from /e/<slug>/theme.css.
 
 The live stream (`/e/<slug>/live`) sends one SSE message per live-event row,
-with the row's seq as the SSE id. Its data is JSON:
-
-  {"kind": "post.approved" | "post.updated" | "post.pinned" | "post.unpinned"
-           | "post.featured" | "post.unfeatured",
-   "post_id": 12, "html": "<article ...>", "pinned": false, "featured": false,
-   "created_at": "2014-04-23T09:12:00Z"}
-      the post as it is *now* (fetched at send time), drawn by post/card.html;
-      sent only while the post is approved (and its platform shown on this wall)
-  {"kind": "post.retracted", "post_id": 12}
-      remove the card (also sent for an approval whose post is no longer visible)
-  {"kind": "announcement", "id": 3, "html": "<li ...>"}   add or replace a banner line
-  {"kind": "announcement.withdrawn", "id": 3}              remove it
-  {"kind": "wall.options"}                                 options changed: reload the page
+with the row's seq as the SSE id; aggregator/web/live_stream.py makes each
+row's frame once per process and describes the messages.
 
 A client resumes from the `Last-Event-ID` header (sent by the browser on its
 own reconnects) or, on its first connection, from `?after=N` (the seq the page
@@ -28,13 +17,7 @@ was rendered at, so nothing approved between render and connect is missed).
 from __future__ import annotations
 
 import asyncio
-import functools
-import json
 import logging
-import threading
-import time
-from collections.abc import AsyncIterator, Callable
-from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -43,24 +26,20 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment
-from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from aggregator.config import LoadedConfig, WallSettings
-from aggregator.live import Dropped, LiveHub
 from aggregator.storage import EventRecord, PageCursor, PostPage, PostQuery, Storage, StoredPost
-from aggregator.storage.records import LiveEvent, SessionRecord
+from aggregator.storage.records import SessionRecord
 from aggregator.storage.stories import StoryBlock, StoryRecord
 from aggregator.types import Platform, PostKey, PostKind, Status
 from aggregator.web import auth, cards
 from aggregator.web.chart import posts_per_hour
+from aggregator.web.live_stream import LiveStream
 
 log = logging.getLogger("aggregator.web.public")
 
 router = APIRouter(include_in_schema=False)
 
-PING_SECONDS = 15
-RETRY_MS = 1500
-POST_KINDS = ("post.approved", "post.updated", "post.pinned", "post.unpinned", "post.featured", "post.unfeatured")
 KIND_FILTERS: dict[str, tuple[PostKind, ...]] = {
     "all": (),
     "posts": (PostKind.TEXT, PostKind.LINK),
@@ -234,104 +213,12 @@ def _start_seq(last_event_id: str | None, after: str | None) -> int | None:
     return None
 
 
-def live_message(storage: Storage, env: Environment, event: EventRecord, settings: WallSettings,
-                 row: LiveEvent, now: datetime) -> dict[str, Any] | None:
-    """The JSON a wall receives for one live-event row, or None when this wall has nothing to do."""
-    if row.kind in POST_KINDS and row.post_id is not None:
-        post = storage.post(event.id, row.post_id)
-        platforms = _platforms(settings.platforms)
-        visible = post is not None and post.status is Status.APPROVED and (
-            not platforms or post.platform in platforms)
-        if not visible or post is None:
-            return {"kind": "post.retracted", "post_id": row.post_id}
-        ctx = cards.CardContext(event.slug, event.timezone, now, "wall", settings.show_media)
-        return {
-            "kind": row.kind, "post_id": post.id, "html": cards.render_card(env, post, ctx),
-            "pinned": post.pinned, "featured": post.featured, "created_at": cards.iso(post.created_at),
-        }
-    if row.kind == "post.retracted" and row.post_id is not None:
-        return {"kind": "post.retracted", "post_id": row.post_id}
-    if row.kind == "announcement":
-        found = [a for a in storage.announcements(event.id) if a.id == row.payload.get("id")]
-        if not found or found[0].withdrawn:
-            return None
-        html = cards.render_template(env, "wall/announcement.html", {"a": found[0]})
-        return {"kind": "announcement", "id": found[0].id, "html": html}
-    if row.kind == "announcement.withdrawn":
-        return {"kind": "announcement.withdrawn", "id": row.payload.get("id")}
-    if row.kind == "wall.options":
-        return {"kind": "wall.options"}
-    return None
-
-
-class SharedMessages:
-    """Each live row's message, computed once per process and shared by every wall that sends it
-    within `ttl` seconds: one database read and one render per approval, not one per screen.
-    The first caller computes; concurrent callers wait for its result."""
-
-    def __init__(self, ttl: float = 2.0) -> None:
-        self.ttl = ttl
-        self._lock = threading.Lock()
-        self._items: dict[tuple[int, int], tuple[float, Future[dict[str, Any] | None]]] = {}
-
-    def get(self, key: tuple[int, int], make: Callable[[], dict[str, Any] | None]) -> dict[str, Any] | None:
-        now = time.monotonic()
-        with self._lock:
-            hit = self._items.get(key)
-            if hit is not None and hit[0] > now:
-                future, mine = hit[1], False
-            else:
-                future, mine = Future(), True
-                self._items[key] = (now + self.ttl, future)
-                if len(self._items) > 1024:  # drop expired entries now and then
-                    self._items = {k: v for k, v in self._items.items() if v[0] > now}
-        if mine:
-            try:
-                future.set_result(make())
-            except BaseException as exc:
-                future.set_exception(exc)
-                with self._lock:
-                    self._items.pop(key, None)
-        return future.result()
-
-
-def _shared_messages(request: Request) -> SharedMessages:
-    state = request.app.state
-    if not hasattr(state, "live_messages"):
-        state.live_messages = SharedMessages()
-    shared: SharedMessages = state.live_messages
-    return shared
-
-
-async def live_events(request: Request, hub: LiveHub, event: EventRecord, start: int | None,
-                      ) -> AsyncIterator[ServerSentEvent]:
-    storage, env, cfg = _storage(request), _env(request), _cfg(request)
-    shared = _shared_messages(request)
-
-    def make(row: LiveEvent) -> dict[str, Any] | None:
-        current = storage.event(event.slug) or event
-        return live_message(storage, env, current, cards.wall_settings(cfg, current), row, _now(request))
-
-    yield ServerSentEvent(comment="live", retry=RETRY_MS)
-    try:
-        async for row in hub.subscribe(event.id, start):
-            message = await asyncio.to_thread(shared.get, (event.id, row.seq), functools.partial(make, row))
-            if message is None:
-                continue
-            yield ServerSentEvent(data=json.dumps(message, ensure_ascii=False), id=str(row.seq))
-    except Dropped:
-        log.info("live.stream_dropped event=%s", event.slug)  # the browser reconnects with its last id
-
-
 @router.get("/e/{slug}/live")
-async def live(request: Request, slug: str, after: str | None = None) -> EventSourceResponse:
+async def live(request: Request, slug: str, after: str | None = None) -> Response:
+    """The wall's SSE stream (aggregator/web/live_stream.py)."""
     event = await asyncio.to_thread(_event, request, slug)
     start = _start_seq(request.headers.get("last-event-id"), after)
-    hub: LiveHub = request.app.state.hub
-    return EventSourceResponse(
-        live_events(request, hub, event, start), ping=PING_SECONDS,
-        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
-    )
+    return LiveStream(request.app.state.hub, request.app.state.live_frames, event.id, start)
 
 
 # ---- the timeline --------------------------------------------------------------------------------------------

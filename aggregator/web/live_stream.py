@@ -1,0 +1,347 @@
+"""The wall's live stream (`/e/<slug>/live`): each live row becomes its SSE frame once per process.
+
+The hub's tailer reads a batch of live rows and, before fanning them out, has
+`Frames.prepare` render every row of a watched event into its frame (`id:` and
+`data:` lines as bytes: one database read, one template render and one JSON
+encoding per row and process, in one worker thread per batch). Each client's
+stream then only looks its rows up and writes the very same bytes object to its
+socket; rows that queued up while a client was slow go out in one write. So the
+per-client cost of a row is a queue hand-off, a dict lookup and a socket write,
+whatever the size of the card.
+
+A replay (Last-Event-ID, or `?after=N` on the first connection) reads the rows
+from the table and takes their frames from the same cache, rendering the misses
+(again once per process, however many clients replay them at the same time).
+A frame shows the post as it was when it was rendered: when a later row about
+the same post (or announcement) is tailed, the earlier frames are forgotten, so
+a replay renders them afresh; a client always receives the later row too.
+
+Data of each frame (JSON):
+
+  {"kind": "post.approved" | "post.updated" | "post.pinned" | "post.unpinned"
+           | "post.featured" | "post.unfeatured",
+   "post_id": 12, "html": "<article ...>", "pinned": false, "featured": false,
+   "created_at": "2014-04-23T09:12:00Z"}
+      the post as it is when rendered, drawn by post/card.html; sent only while
+      the post is approved (and its platform shown on this wall)
+  {"kind": "post.retracted", "post_id": 12}
+      remove the card (also sent for an approval whose post is no longer visible)
+  {"kind": "announcement", "id": 3, "html": "<li ...>"}   add or replace a banner line
+  {"kind": "announcement.withdrawn", "id": 3}              remove it
+  {"kind": "wall.options"}                                 options changed: reload the page
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections import deque
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from jinja2 import Environment
+from starlette.responses import Response
+from starlette.types import Message, Receive, Scope, Send
+
+from aggregator.config import LoadedConfig, WallSettings
+from aggregator.live import KEEPALIVE, REPLAY_BATCH, LiveHub, Subscriber
+from aggregator.storage import EventRecord, Storage
+from aggregator.storage.records import LiveEvent
+from aggregator.types import Platform, Status
+from aggregator.web import cards
+
+log = logging.getLogger("aggregator.web.live")
+
+KEEPALIVE_SECONDS = 15
+RETRY_MS = 1500
+HELLO = f": live\nretry: {RETRY_MS}\n\n".encode()
+PING = b": ping\n\n"
+POST_KINDS = ("post.approved", "post.updated", "post.pinned", "post.unpinned", "post.featured", "post.unfeatured")
+FRAME_TTL = 60.0  # seconds a frame is kept for replays; cards say "just now", so not for long
+FRAME_LIMIT = 4096
+
+Renderer = Callable[[list[LiveEvent]], list[bytes]]
+
+
+# ---- one row -> its message -------------------------------------------------------------------------------
+
+
+def _platforms(names: tuple[str, ...]) -> tuple[Platform, ...]:
+    out = []
+    for name in names:
+        try:
+            out.append(Platform(name))
+        except ValueError:
+            continue
+    return tuple(out)
+
+
+def live_message(storage: Storage, env: Environment, event: EventRecord, settings: WallSettings,
+                 row: LiveEvent, now: datetime) -> dict[str, Any] | None:
+    """The JSON a wall receives for one live-event row, or None when this wall has nothing to do."""
+    if row.kind in POST_KINDS and row.post_id is not None:
+        post = storage.post(event.id, row.post_id)
+        platforms = _platforms(settings.platforms)
+        visible = post is not None and post.status is Status.APPROVED and (
+            not platforms or post.platform in platforms)
+        if not visible or post is None:
+            return {"kind": "post.retracted", "post_id": row.post_id}
+        ctx = cards.CardContext(event.slug, event.timezone, now, "wall", settings.show_media)
+        return {
+            "kind": row.kind, "post_id": post.id, "html": cards.render_card(env, post, ctx),
+            "pinned": post.pinned, "featured": post.featured, "created_at": cards.iso(post.created_at),
+        }
+    if row.kind == "post.retracted" and row.post_id is not None:
+        return {"kind": "post.retracted", "post_id": row.post_id}
+    if row.kind == "announcement":
+        found = [a for a in storage.announcements(event.id) if a.id == row.payload.get("id")]
+        if not found or found[0].withdrawn:
+            return None
+        html = cards.render_template(env, "wall/announcement.html", {"a": found[0]})
+        return {"kind": "announcement", "id": found[0].id, "html": html}
+    if row.kind == "announcement.withdrawn":
+        return {"kind": "announcement.withdrawn", "id": row.payload.get("id")}
+    if row.kind == "wall.options":
+        return {"kind": "wall.options"}
+    return None
+
+
+def frame(seq: int, message: dict[str, Any] | None) -> bytes:
+    """The SSE frame of one message; b"" when there is nothing to send. JSON has no raw newlines."""
+    if message is None:
+        return b""
+    return f"id: {seq}\ndata: {json.dumps(message, ensure_ascii=False)}\n\n".encode()
+
+
+def make_renderer(storage: Storage, env: Environment, cfg: LoadedConfig, clock: Callable[[], datetime]) -> Renderer:
+    """Frames for a batch of rows (runs in a worker thread): the events read once per batch."""
+
+    def render(rows: list[LiveEvent]) -> list[bytes]:
+        events = {e.id: e for e in storage.events()}
+        now = clock()
+        out = []
+        for row in rows:
+            event = events.get(row.event_id)
+            if event is None:
+                out.append(b"")
+                continue
+            out.append(frame(row.seq, live_message(storage, env, event, cards.wall_settings(cfg, event), row, now)))
+        return out
+
+    return render
+
+
+def _subject(row: LiveEvent) -> tuple[int, str, Any] | None:
+    """What a row is about: a later row about the same thing makes earlier frames stale."""
+    if row.post_id is not None:
+        return (row.event_id, "post", row.post_id)
+    if row.kind.startswith("announcement"):
+        return (row.event_id, "announcement", row.payload.get("id"))
+    return None
+
+
+# ---- the frame cache ----------------------------------------------------------------------------------------
+
+
+class Frames:
+    """Each row's frame by seq, made once per process. Lives on the event loop (no locks)."""
+
+    def __init__(self, render: Renderer, watching: Callable[[int], bool] = lambda _e: True,
+                 ttl: float = FRAME_TTL, limit: int = FRAME_LIMIT) -> None:
+        self._render = render
+        self._watching = watching
+        self.ttl, self.limit = ttl, limit
+        self._frames: dict[int, bytes] = {}
+        self._events: dict[int, int] = {}  # seq -> event id
+        self._born: deque[tuple[float, int]] = deque()  # (monotonic time, seq), oldest first
+        self._by_subject: dict[tuple[int, str, Any], set[int]] = {}
+        self._pending: dict[int, asyncio.Future[bytes | None]] = {}
+
+    def __len__(self) -> int:
+        return len(self._frames)
+
+    def get(self, seq: int) -> bytes | None:
+        return self._frames.get(seq)
+
+    async def prepare(self, rows: list[LiveEvent]) -> None:
+        """The tailer's hook: forget stale frames, then render the rows someone is watching."""
+        for row in rows:
+            if row.kind == "wall.options":  # the wall's settings changed: every card may change
+                self._forget([s for s, e in self._events.items() if e == row.event_id and s < row.seq])
+            subject = _subject(row)
+            if subject is not None:
+                seqs = self._by_subject.get(subject)
+                if seqs:
+                    self._forget([s for s in seqs if s < row.seq])
+        self._expire()
+        wanted = [row for row in rows if self._watching(row.event_id)]
+        if wanted:
+            await self.ensure(wanted)
+
+    async def ensure(self, rows: list[LiveEvent]) -> list[bytes]:
+        """The frames of these rows, rendering the missing ones (once, in one worker thread)."""
+        frames = self._frames
+        out = [frames.get(row.seq) for row in rows]
+        if None not in out:
+            return out  # type: ignore[return-value]  # the hot path: every frame is there
+        loop = asyncio.get_running_loop()
+        waits: dict[int, asyncio.Future[bytes | None]] = {}
+        mine: list[LiveEvent] = []
+        for row, found in zip(rows, out, strict=True):
+            if found is not None or row.seq in waits:
+                continue
+            pending = self._pending.get(row.seq)
+            if pending is None:
+                pending = self._pending[row.seq] = loop.create_future()
+                mine.append(row)
+            waits[row.seq] = pending
+        if mine:
+            try:
+                made = await asyncio.to_thread(self._render, mine)
+            except BaseException:
+                for row in mine:
+                    self._settle(row.seq, None)
+                raise
+            for row, data in zip(mine, made, strict=True):
+                self._store(row, data)
+                self._settle(row.seq, data)
+        result = []
+        for row, found in zip(rows, out, strict=True):
+            if found is None:
+                found = await waits[row.seq]
+                if found is None:
+                    raise RuntimeError(f"rendering live row {row.seq} failed")
+            result.append(found)
+        return result
+
+    def _settle(self, seq: int, data: bytes | None) -> None:
+        future = self._pending.pop(seq, None)
+        if future is not None and not future.done():
+            future.set_result(data)
+
+    def _store(self, row: LiveEvent, data: bytes) -> None:
+        if row.seq in self._frames:
+            return
+        self._frames[row.seq] = data
+        self._events[row.seq] = row.event_id
+        self._born.append((time.monotonic(), row.seq))
+        subject = _subject(row)
+        if subject is not None:
+            self._by_subject.setdefault(subject, set()).add(row.seq)
+
+    def _forget(self, seqs: list[int]) -> None:
+        for seq in seqs:
+            self._frames.pop(seq, None)
+            self._events.pop(seq, None)
+        if seqs:
+            gone = set(seqs)
+            for subject in [k for k, v in self._by_subject.items() if v & gone]:
+                left = self._by_subject[subject] - gone
+                if left:
+                    self._by_subject[subject] = left
+                else:
+                    del self._by_subject[subject]
+
+    def _expire(self) -> None:
+        old = time.monotonic() - self.ttl
+        dead = []
+        while self._born and (self._born[0][0] < old or len(self._born) > self.limit):
+            dead.append(self._born.popleft()[1])
+        self._forget([s for s in dead if s in self._frames])
+
+
+# ---- the response -------------------------------------------------------------------------------------------
+
+
+class LiveStream(Response):
+    """An SSE response fed by the hub: replay from `start`, then live frames, until the client
+    leaves or is dropped for falling behind (it reconnects with its last id)."""
+
+    media_type = "text/event-stream"
+
+    def __init__(self, hub: LiveHub, frames: Frames, event_id: int, start: int | None) -> None:
+        self.hub, self.frames, self.event_id, self.start = hub, frames, event_id, start
+        self.status_code = 200
+        self.background = None
+        self.init_headers({"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        sub = self.hub.register(self.event_id)
+        watcher = asyncio.create_task(self._watch(receive, sub))
+        try:
+            await send({"type": "http.response.start", "status": 200, "headers": self.raw_headers})
+            await send({"type": "http.response.body", "body": HELLO, "more_body": True})
+            if self.start is not None:
+                await self._replay(sub, send)
+            await self._live(sub, send)
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+        except OSError:  # the client went away mid-write
+            pass
+        finally:
+            watcher.cancel()
+            self.hub.unregister(sub)
+
+    async def _watch(self, receive: Receive, sub: Subscriber) -> None:
+        """Close the subscriber when the client disconnects (one idle task per client)."""
+        while True:
+            message: Message = await receive()
+            if message["type"] == "http.disconnect":
+                self.hub.close(sub)
+                return
+
+    async def _replay(self, sub: Subscriber, send: Send) -> None:
+        assert self.start is not None
+        sub.last_seq = self.start
+        storage = self.hub.storage
+        while not sub.dropped:
+            rows = await asyncio.to_thread(storage.live_after, sub.last_seq, self.event_id, REPLAY_BATCH)
+            if rows:
+                body = b"".join(await self.frames.ensure(rows))
+                sub.last_seq = rows[-1].seq
+                if body:
+                    await send({"type": "http.response.body", "body": body, "more_body": True})
+            if len(rows) < REPLAY_BATCH:
+                return
+
+    async def _live(self, sub: Subscriber, send: Send) -> None:
+        queue, frames = sub.queue, self.frames._frames
+        while True:
+            item = await queue.get()
+            items = [item]
+            while not queue.empty():  # several rows waiting: one write
+                items.append(queue.get_nowait())
+            rows: list[LiveEvent] = []
+            ping = False
+            for it in items:
+                if it is None:
+                    return  # closed: dropped for falling behind, or the client left
+                if it == KEEPALIVE:
+                    ping = True
+                elif isinstance(it, LiveEvent) and it.seq > sub.last_seq:
+                    rows.append(it)
+            if rows:
+                sub.last_seq = rows[-1].seq
+                if len(rows) == 1:
+                    body = frames.get(rows[0].seq)
+                    if body is None:
+                        body = (await self.frames.ensure(rows))[0]
+                else:
+                    body = b"".join(await self.frames.ensure(rows))
+            else:
+                body = PING if ping else b""
+            if body:
+                await send({"type": "http.response.body", "body": body, "more_body": True})
+
+
+def install(hub: LiveHub, storage: Storage, env: Environment, cfg: LoadedConfig,
+            clock: Callable[[], datetime]) -> Frames:
+    """Wire a process's frame cache into its hub (called once by create_app)."""
+    frames = Frames(make_renderer(storage, env, cfg, clock), hub.watching)
+    hub.prepare = frames.prepare
+    if hub.keepalive <= 0:
+        hub.keepalive = KEEPALIVE_SECONDS
+    return frames
+
