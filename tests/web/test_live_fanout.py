@@ -171,7 +171,8 @@ def test_a_slow_client_gets_queued_rows_in_one_write_and_a_replay_uses_the_same_
                 late.gone.set()
                 await task
                 assert late.ids() == fast.ids()
-                assert calls_in(counts) == {"to_thread": 1, "storage.live_after": 1}  # the replay's read; every frame was cached
+                # The replay's one read from the table; every frame came from the cache.
+                assert calls_in(counts) == {"to_thread": 1, "storage.live_after": 1}
             finally:
                 for c in (fast, slow):
                     c.gone.set()
