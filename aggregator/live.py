@@ -12,9 +12,10 @@ A client that reconnects with Last-Event-ID is replayed the rows after it from
 the table, then goes live; rows are delivered in seq order with none twice. A
 client too slow to drain its queue is dropped and recovers the same way.
 
-Before fanning a batch out the tailer awaits `prepare` (the web layer renders
-each row's SSE frame there, once per process), and one `keepalive` timer puts a
-KEEPALIVE marker in every queue: no per-client task or timer.
+The tailer reads on its own thread through `tail_reader` when set (the web layer
+reads the rows and their posts in one go and renders each row's SSE frame there,
+once per process), hands the result to `accept` on the loop, then fans out. One
+`keepalive` timer puts a KEEPALIVE marker in every queue: no per-client timer.
 """
 
 from __future__ import annotations
@@ -23,9 +24,11 @@ import asyncio
 import contextlib
 import logging
 import threading
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections import deque
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Final, Literal
+from typing import Any, Final, Literal, TypeVar
 
 from aggregator.storage import LiveEvent, Storage, StorageError
 from aggregator.storage.live import NOTIFY_CHANNEL
@@ -35,6 +38,9 @@ log = logging.getLogger("aggregator.live")
 DEFAULT_QUEUE_SIZE = 512
 REPLAY_BATCH = 500
 KEEPALIVE: Final = "keepalive"  # queued by the keep-alive timer; a stream writes a comment for it
+
+RECENT_ROWS = 4096  # rows kept in memory, so a reconnecting wall is replayed without a query
+T = TypeVar("T")
 
 QueueItem = LiveEvent | Literal["keepalive"] | None  # None: the subscriber was closed
 
@@ -57,9 +63,14 @@ class LiveHub:
     poll_interval: float = 1.0
     queue_size: int = DEFAULT_QUEUE_SIZE
     keepalive: float = 0.0  # seconds between KEEPALIVE markers; 0: none
-    prepare: Callable[[list[LiveEvent]], Awaitable[None]] | None = None
+    # On the tailer's thread: (rows after seq, prepared data); on the loop, before the fan-out: accept.
+    tail_reader: Callable[[int], tuple[list[LiveEvent], Any]] | None = None
+    accept: Callable[[list[LiveEvent], Any], None] | None = None
     _subscribers: dict[int, set[Subscriber]] = field(default_factory=dict)
     _last_seq: int = 0
+    _recent: deque[LiveEvent] = field(default_factory=deque)
+    _recent_floor: int = 0  # every row above this seq is in _recent (or newer than _last_seq)
+    _executor: ThreadPoolExecutor | None = None
     _wake: asyncio.Event | None = None
     _loop: asyncio.AbstractEventLoop | None = None
     _task: asyncio.Task[None] | None = None
@@ -73,7 +84,11 @@ class LiveHub:
         self._loop = asyncio.get_running_loop()
         self._wake = asyncio.Event()
         self._stopping.clear()
-        self._last_seq = await asyncio.to_thread(self.storage.last_live_seq)
+        # The tailer's own thread: a storm of replays on the default executor cannot delay live rows.
+        self._executor = ThreadPoolExecutor(1, thread_name_prefix="live-tail")
+        self._last_seq = await self.blocking(self.storage.last_live_seq)
+        self._recent.clear()
+        self._recent_floor = self._last_seq
         self.storage.live_listeners.append(self.notify)
         if self.storage.dialect == "postgresql":
             self._listener = threading.Thread(target=self._listen_postgres, name="live-listen", daemon=True)
@@ -109,6 +124,15 @@ class LiveHub:
         if self._listener is not None:
             await asyncio.to_thread(self._listener.join, 5)
             self._listener = None
+        if self._executor is not None:
+            self._executor.shutdown(wait=False)
+            self._executor = None
+
+    async def blocking(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run fn(*args) on the tailer's thread (reads and renders of the live path)."""
+        if self._executor is None:
+            return await asyncio.to_thread(fn, *args)
+        return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
 
     def notify(self) -> None:
         """Wake the tailer; safe from any thread."""
@@ -137,18 +161,26 @@ class LiveHub:
         """Read new rows and fan them out; returns how many."""
         total = 0
         while True:
-            rows = await asyncio.to_thread(self.storage.live_after, self._last_seq, None, REPLAY_BATCH)
-            if rows and self.prepare is not None:
+            rows, prepared = await self.blocking(self._read, self._last_seq)
+            if rows and self.accept is not None:
                 try:
-                    await self.prepare(rows)
+                    self.accept(rows, prepared)
                 except Exception:  # a client renders what is missing itself; keep tailing
-                    log.exception("live.prepare_failed")
+                    log.exception("live.accept_failed")
             for row in rows:
                 self._fan_out(row)
                 self._last_seq = row.seq
+                self._recent.append(row)
+            while len(self._recent) > RECENT_ROWS:
+                self._recent_floor = self._recent.popleft().seq
             total += len(rows)
             if len(rows) < REPLAY_BATCH:
                 return total
+
+    def _read(self, seq: int) -> tuple[list[LiveEvent], Any]:
+        if self.tail_reader is not None:
+            return self.tail_reader(seq)
+        return self.storage.live_after(seq, None, REPLAY_BATCH), None
 
     def _fan_out(self, row: LiveEvent) -> None:
         for sub in list(self._subscribers.get(row.event_id, ())):
@@ -214,6 +246,13 @@ class LiveHub:
         sub = Subscriber(event_id, asyncio.Queue(self.queue_size), last_seq=self._last_seq)
         self._subscribers.setdefault(event_id, set()).add(sub)
         return sub
+
+    def recent_after(self, event_id: int, seq: int) -> list[LiveEvent] | None:
+        """An event's rows after seq up to the last one tailed, from memory; None when memory does
+        not reach back that far (read the table). With `register`, no await in between."""
+        if seq < self._recent_floor:
+            return None
+        return [r for r in self._recent if r.seq > seq and r.event_id == event_id]
 
     def unregister(self, sub: Subscriber) -> None:
         self._subscribers.get(sub.event_id, set()).discard(sub)

@@ -1,9 +1,9 @@
 """The wall's live stream (`/e/<slug>/live`): each live row becomes its SSE frame once per process.
 
-The hub's tailer reads a batch of live rows and, before fanning them out, has
-`Frames.prepare` render every row of a watched event into its frame (`id:` and
-`data:` lines as bytes: one database read, one template render and one JSON
-encoding per row and process, in one worker thread per batch). Each client's
+The hub's tailer reads a batch of live rows together with the posts they name
+(one query round per batch, on the tailer's own thread) and renders every row of
+a watched event into its frame there (`id:` and `data:` lines as bytes: one
+template render and one JSON encoding per row and process). Each client's
 stream then only looks its rows up and writes the very same bytes object to its
 socket; rows that queued up while a client was slow go out in one write. So the
 per-client cost of a row is a queue hand-off, a dict lookup and a socket write,
@@ -38,7 +38,7 @@ import json
 import logging
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -48,7 +48,7 @@ from starlette.types import Message, Receive, Scope, Send
 
 from aggregator.config import LoadedConfig, WallSettings
 from aggregator.live import KEEPALIVE, REPLAY_BATCH, LiveHub, Subscriber
-from aggregator.storage import EventRecord, Storage
+from aggregator.storage import EventRecord, Storage, StoredPost
 from aggregator.storage.records import LiveEvent
 from aggregator.types import Platform, Status
 from aggregator.web import cards
@@ -63,7 +63,10 @@ POST_KINDS = ("post.approved", "post.updated", "post.pinned", "post.unpinned", "
 FRAME_TTL = 60.0  # seconds a frame is kept for replays; cards say "just now", so not for long
 FRAME_LIMIT = 4096
 
-Renderer = Callable[[list[LiveEvent]], list[bytes]]
+EVENTS_TTL = 10.0  # seconds the renderer keeps event records (a wall.options row refreshes them at once)
+
+# rows, their posts (None: read them) -> one frame per row
+Renderer = Callable[[list[LiveEvent], Mapping[int, StoredPost] | None], list[bytes]]
 
 
 # ---- one row -> its message -------------------------------------------------------------------------------
@@ -80,12 +83,15 @@ def _platforms(names: tuple[str, ...]) -> tuple[Platform, ...]:
 
 
 def live_message(storage: Storage, env: Environment, event: EventRecord, settings: WallSettings,
-                 row: LiveEvent, now: datetime) -> dict[str, Any] | None:
-    """The JSON a wall receives for one live-event row, or None when this wall has nothing to do."""
+                 row: LiveEvent, now: datetime, posts: Mapping[int, StoredPost] | None = None,
+                 ) -> dict[str, Any] | None:
+    """The JSON a wall receives for one live-event row, or None when this wall has nothing to do.
+
+    `posts`: the rows' posts read beforehand (a post missing from it is gone); else read here."""
     if row.kind in POST_KINDS and row.post_id is not None:
-        post = storage.post(event.id, row.post_id)
+        post = posts.get(row.post_id) if posts is not None else storage.post(event.id, row.post_id)
         platforms = _platforms(settings.platforms)
-        visible = post is not None and post.status is Status.APPROVED and (
+        visible = post is not None and post.event_id == event.id and post.status is Status.APPROVED and (
             not platforms or post.platform in platforms)
         if not visible or post is None:
             return {"kind": "post.retracted", "post_id": row.post_id}
@@ -116,11 +122,30 @@ def frame(seq: int, message: dict[str, Any] | None) -> bytes:
     return f"id: {seq}\ndata: {json.dumps(message, ensure_ascii=False)}\n\n".encode()
 
 
-def make_renderer(storage: Storage, env: Environment, cfg: LoadedConfig, clock: Callable[[], datetime]) -> Renderer:
-    """Frames for a batch of rows (runs in a worker thread): the events read once per batch."""
+def make_renderer(storage: Storage, env: Environment, cfg: LoadedConfig, clock: Callable[[], datetime],
+                  events_ttl: float = EVENTS_TTL) -> Renderer:
+    """Frames for a batch of rows (runs in a worker thread). The event records are kept for
+    `events_ttl` seconds and re-read at once when a wall's options change or an event is new."""
+    cache: dict[str, Any] = {"events": {}, "at": float("-inf")}
 
-    def render(rows: list[LiveEvent]) -> list[bytes]:
-        events = {e.id: e for e in storage.events()}
+    def events_for(rows: list[LiveEvent]) -> dict[int, EventRecord]:
+        known: dict[int, EventRecord] = cache["events"]
+        if (time.monotonic() - cache["at"] > events_ttl or any(r.event_id not in known for r in rows)
+                or any(r.kind == "wall.options" for r in rows)):
+            known = {e.id: e for e in storage.events()}
+            cache["events"], cache["at"] = known, time.monotonic()
+        return known
+
+    def render(rows: list[LiveEvent], posts: Mapping[int, StoredPost] | None) -> list[bytes]:
+        if not rows:
+            return []
+        events = events_for(rows)
+        if posts is None:  # a replay's misses: one read per event
+            wanted: dict[int, list[int]] = {}
+            for row in rows:
+                if row.post_id is not None:
+                    wanted.setdefault(row.event_id, []).append(row.post_id)
+            posts = {k: v for event_id, ids in wanted.items() for k, v in storage.posts_by_ids(event_id, ids).items()}
         now = clock()
         out = []
         for row in rows:
@@ -128,7 +153,8 @@ def make_renderer(storage: Storage, env: Environment, cfg: LoadedConfig, clock: 
             if event is None:
                 out.append(b"")
                 continue
-            out.append(frame(row.seq, live_message(storage, env, event, cards.wall_settings(cfg, event), row, now)))
+            settings = cards.wall_settings(cfg, event)
+            out.append(frame(row.seq, live_message(storage, env, event, settings, row, now, posts)))
         return out
 
     return render
@@ -147,11 +173,14 @@ def _subject(row: LiveEvent) -> tuple[int, str, Any] | None:
 
 
 class Frames:
-    """Each row's frame by seq, made once per process. Lives on the event loop (no locks)."""
+    """Each row's frame by seq, made once per process. Its state lives on the event loop;
+    `read` (on the tailer's thread) only reads it."""
 
-    def __init__(self, render: Renderer, watching: Callable[[int], bool] = lambda _e: True,
+    def __init__(self, render: Renderer, storage: Storage | None = None,
+                 watching: Callable[[int], bool] = lambda _e: True,
                  ttl: float = FRAME_TTL, limit: int = FRAME_LIMIT) -> None:
         self._render = render
+        self._storage = storage
         self._watching = watching
         self.ttl, self.limit = ttl, limit
         self._frames: dict[int, bytes] = {}
@@ -166,8 +195,21 @@ class Frames:
     def get(self, seq: int) -> bytes | None:
         return self._frames.get(seq)
 
-    async def prepare(self, rows: list[LiveEvent]) -> None:
-        """The tailer's hook: forget stale frames, then render the rows someone is watching."""
+    def read(self, seq: int) -> tuple[list[LiveEvent], dict[int, bytes]]:
+        """The hub's tail reader (its thread): the rows after seq, their posts in the same read,
+        and the frames of the rows someone is watching."""
+        assert self._storage is not None
+        rows, posts = self._storage.live_batch(seq, REPLAY_BATCH, self._watching)
+        wanted = [r for r in rows if self._watching(r.event_id) and r.seq not in self._frames]
+        try:
+            made = self._render(wanted, posts)
+        except Exception:  # the rows still go out; a client renders what is missing itself
+            log.exception("live.render_failed")
+            return rows, {}
+        return rows, {r.seq: f for r, f in zip(wanted, made, strict=True)}
+
+    def accept(self, rows: list[LiveEvent], made: dict[int, bytes] | None) -> None:
+        """On the loop, before the fan-out: forget stale frames, keep the new ones."""
         for row in rows:
             if row.kind == "wall.options":  # the wall's settings changed: every card may change
                 self._forget([s for s, e in self._events.items() if e == row.event_id and s < row.seq])
@@ -177,9 +219,10 @@ class Frames:
                 if seqs:
                     self._forget([s for s in seqs if s < row.seq])
         self._expire()
-        wanted = [row for row in rows if self._watching(row.event_id)]
-        if wanted:
-            await self.ensure(wanted)
+        for row in rows:
+            data = (made or {}).get(row.seq)
+            if data is not None:
+                self._store(row, data)
 
     async def ensure(self, rows: list[LiveEvent]) -> list[bytes]:
         """The frames of these rows, rendering the missing ones (once, in one worker thread)."""
@@ -200,7 +243,7 @@ class Frames:
             waits[row.seq] = pending
         if mine:
             try:
-                made = await asyncio.to_thread(self._render, mine)
+                made = await asyncio.to_thread(self._render, mine, None)
             except BaseException:
                 for row in mine:
                     self._settle(row.seq, None)
@@ -294,7 +337,18 @@ class LiveStream(Response):
 
     async def _replay(self, sub: Subscriber, send: Send) -> None:
         assert self.start is not None
+        if self.start >= sub.last_seq:  # a fresh page: everything after its seq comes through the queue
+            sub.last_seq = self.start
+            return
+        recent = self.hub.recent_after(self.event_id, self.start)  # no await since register()
         sub.last_seq = self.start
+        if recent is not None:  # a reconnect within the hub's memory: no query
+            if recent:
+                body = b"".join(await self.frames.ensure(recent))
+                sub.last_seq = max(sub.last_seq, recent[-1].seq)
+                if body:
+                    await send({"type": "http.response.body", "body": body, "more_body": True})
+            return
         storage = self.hub.storage
         while not sub.dropped:
             rows = await asyncio.to_thread(storage.live_after, sub.last_seq, self.event_id, REPLAY_BATCH)
@@ -339,8 +393,8 @@ class LiveStream(Response):
 def install(hub: LiveHub, storage: Storage, env: Environment, cfg: LoadedConfig,
             clock: Callable[[], datetime]) -> Frames:
     """Wire a process's frame cache into its hub (called once by create_app)."""
-    frames = Frames(make_renderer(storage, env, cfg, clock), hub.watching)
-    hub.prepare = frames.prepare
+    frames = Frames(make_renderer(storage, env, cfg, clock), storage, hub.watching)
+    hub.tail_reader, hub.accept = frames.read, frames.accept
     if hub.keepalive <= 0:
         hub.keepalive = KEEPALIVE_SECONDS
     return frames
