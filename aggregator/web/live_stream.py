@@ -1,9 +1,9 @@
 """The wall's live stream (`/e/<slug>/live`): each live row becomes its SSE frame once per process.
 
 The hub's tailer reads a batch of live rows together with the posts they name
-(one query round per batch, on the tailer's own thread) and renders every row of
-a watched event into its frame there (`id:` and `data:` lines as bytes: one
-template render and one JSON encoding per row and process). Each client's
+(one query round per batch, on the tailer's own thread), then renders every row
+of a watched event into its frame on the loop (`id:` and `data:` lines as bytes:
+one template render and one JSON encoding per row and process). Each client's
 stream then only looks its rows up and writes the very same bytes object to its
 socket; rows that queued up while a client was slow go out in one write. So the
 per-client cost of a row is a queue hand-off, a dict lookup and a socket write,
@@ -39,6 +39,7 @@ import logging
 import time
 from collections import deque
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -49,6 +50,7 @@ from starlette.types import Message, Receive, Scope, Send
 from aggregator.config import LoadedConfig, WallSettings
 from aggregator.live import KEEPALIVE, REPLAY_BATCH, LiveHub, Subscriber
 from aggregator.storage import EventRecord, Storage, StoredPost
+from aggregator.storage.announcements import AnnouncementRecord
 from aggregator.storage.records import LiveEvent
 from aggregator.types import Platform, Status
 from aggregator.web import cards
@@ -64,9 +66,6 @@ FRAME_TTL = 60.0  # seconds a frame is kept for replays; cards say "just now", s
 FRAME_LIMIT = 4096
 
 EVENTS_TTL = 10.0  # seconds the renderer keeps event records (a wall.options row refreshes them at once)
-
-# rows, their posts (None: read them) -> one frame per row
-Renderer = Callable[[list[LiveEvent], Mapping[int, StoredPost] | None], list[bytes]]
 
 
 # ---- one row -> its message -------------------------------------------------------------------------------
@@ -84,10 +83,10 @@ def _platforms(names: tuple[str, ...]) -> tuple[Platform, ...]:
 
 def live_message(storage: Storage, env: Environment, event: EventRecord, settings: WallSettings,
                  row: LiveEvent, now: datetime, posts: Mapping[int, StoredPost] | None = None,
-                 ) -> dict[str, Any] | None:
+                 announcements: list[AnnouncementRecord] | None = None) -> dict[str, Any] | None:
     """The JSON a wall receives for one live-event row, or None when this wall has nothing to do.
 
-    `posts`: the rows' posts read beforehand (a post missing from it is gone); else read here."""
+    `posts`, `announcements`: read beforehand (a post missing from `posts` is gone); else read here."""
     if row.kind in POST_KINDS and row.post_id is not None:
         post = posts.get(row.post_id) if posts is not None else storage.post(event.id, row.post_id)
         platforms = _platforms(settings.platforms)
@@ -103,7 +102,8 @@ def live_message(storage: Storage, env: Environment, event: EventRecord, setting
     if row.kind == "post.retracted" and row.post_id is not None:
         return {"kind": "post.retracted", "post_id": row.post_id}
     if row.kind == "announcement":
-        found = [a for a in storage.announcements(event.id) if a.id == row.payload.get("id")]
+        listed = storage.announcements(event.id) if announcements is None else announcements
+        found = [a for a in listed if a.id == row.payload.get("id")]
         if not found or found[0].withdrawn:
             return None
         html = cards.render_template(env, "wall/announcement.html", {"a": found[0]})
@@ -122,42 +122,60 @@ def frame(seq: int, message: dict[str, Any] | None) -> bytes:
     return f"id: {seq}\ndata: {json.dumps(message, ensure_ascii=False)}\n\n".encode()
 
 
-def make_renderer(storage: Storage, env: Environment, cfg: LoadedConfig, clock: Callable[[], datetime],
-                  events_ttl: float = EVENTS_TTL) -> Renderer:
-    """Frames for a batch of rows (runs in a worker thread). The event records are kept for
-    `events_ttl` seconds and re-read at once when a wall's options change or an event is new."""
-    cache: dict[str, Any] = {"events": {}, "at": float("-inf")}
+@dataclass(frozen=True, slots=True)
+class Loaded:
+    """What rendering a batch of rows needs from the database, read on a worker thread."""
 
-    def events_for(rows: list[LiveEvent]) -> dict[int, EventRecord]:
-        known: dict[int, EventRecord] = cache["events"]
-        if (time.monotonic() - cache["at"] > events_ttl or any(r.event_id not in known for r in rows)
+    events: dict[int, EventRecord]
+    posts: Mapping[int, StoredPost]
+    announcements: dict[int, list[AnnouncementRecord]]  # only for events with announcement rows
+
+
+class Renderer:
+    """Rows -> frames in two steps: `load` reads (a worker thread), `render` draws (the event loop).
+
+    Drawing a card is CPU work; done on a second thread it would fight the loop's socket writes
+    for the GIL (each write releases it, then waits a switch interval to get it back), slowing both.
+    Event records are kept for `events_ttl` seconds and re-read when a wall's options change."""
+
+    def __init__(self, storage: Storage, env: Environment, cfg: LoadedConfig, clock: Callable[[], datetime],
+                 events_ttl: float = EVENTS_TTL) -> None:
+        self.storage, self.env, self.cfg, self.clock, self.events_ttl = storage, env, cfg, clock, events_ttl
+        self._events: dict[int, EventRecord] = {}
+        self._events_at = float("-inf")
+
+    def load(self, rows: list[LiveEvent], posts: Mapping[int, StoredPost] | None = None) -> Loaded:
+        """On a worker thread. `posts`: already read with the rows (None: read them here)."""
+        events = self._events
+        if (time.monotonic() - self._events_at > self.events_ttl or any(r.event_id not in events for r in rows)
                 or any(r.kind == "wall.options" for r in rows)):
-            known = {e.id: e for e in storage.events()}
-            cache["events"], cache["at"] = known, time.monotonic()
-        return known
-
-    def render(rows: list[LiveEvent], posts: Mapping[int, StoredPost] | None) -> list[bytes]:
-        if not rows:
-            return []
-        events = events_for(rows)
-        if posts is None:  # a replay's misses: one read per event
+            events = {e.id: e for e in self.storage.events()}
+            self._events, self._events_at = events, time.monotonic()
+        if posts is None:
             wanted: dict[int, list[int]] = {}
             for row in rows:
                 if row.post_id is not None:
                     wanted.setdefault(row.event_id, []).append(row.post_id)
-            posts = {k: v for event_id, ids in wanted.items() for k, v in storage.posts_by_ids(event_id, ids).items()}
-        now = clock()
+            posts = {k: v for event_id, ids in wanted.items()
+                     for k, v in self.storage.posts_by_ids(event_id, ids).items()}
+        announcements = {e: self.storage.announcements(e)
+                         for e in {r.event_id for r in rows if r.kind == "announcement"}}
+        return Loaded(events, posts, announcements)
+
+    def render(self, rows: list[LiveEvent], loaded: Loaded) -> list[bytes]:
+        """On the loop: pure drawing and encoding, no I/O."""
+        now = self.clock()
         out = []
         for row in rows:
-            event = events.get(row.event_id)
+            event = loaded.events.get(row.event_id)
             if event is None:
                 out.append(b"")
                 continue
-            settings = cards.wall_settings(cfg, event)
-            out.append(frame(row.seq, live_message(storage, env, event, settings, row, now, posts)))
+            settings = cards.wall_settings(self.cfg, event)
+            message = live_message(self.storage, self.env, event, settings, row, now, loaded.posts,
+                                   loaded.announcements.get(row.event_id, []))
+            out.append(frame(row.seq, message))
         return out
-
-    return render
 
 
 def _subject(row: LiveEvent) -> tuple[int, str, Any] | None:
@@ -176,11 +194,9 @@ class Frames:
     """Each row's frame by seq, made once per process. Its state lives on the event loop;
     `read` (on the tailer's thread) only reads it."""
 
-    def __init__(self, render: Renderer, storage: Storage | None = None,
-                 watching: Callable[[int], bool] = lambda _e: True,
+    def __init__(self, renderer: Renderer, watching: Callable[[int], bool] = lambda _e: True,
                  ttl: float = FRAME_TTL, limit: int = FRAME_LIMIT) -> None:
-        self._render = render
-        self._storage = storage
+        self._renderer = renderer
         self._watching = watching
         self.ttl, self.limit = ttl, limit
         self._frames: dict[int, bytes] = {}
@@ -195,21 +211,21 @@ class Frames:
     def get(self, seq: int) -> bytes | None:
         return self._frames.get(seq)
 
-    def read(self, seq: int) -> tuple[list[LiveEvent], dict[int, bytes]]:
-        """The hub's tail reader (its thread): the rows after seq, their posts in the same read,
-        and the frames of the rows someone is watching."""
-        assert self._storage is not None
-        rows, posts = self._storage.live_batch(seq, REPLAY_BATCH, self._watching)
+    def read(self, seq: int) -> tuple[list[LiveEvent], tuple[list[LiveEvent], Loaded] | None]:
+        """The hub's tail reader (its thread): the rows after seq, with the posts they name in the
+        same read, and what rendering the rows someone is watching needs."""
+        rows, posts = self._renderer.storage.live_batch(seq, REPLAY_BATCH, self._watching)
         wanted = [r for r in rows if self._watching(r.event_id) and r.seq not in self._frames]
+        if not wanted:
+            return rows, None
         try:
-            made = self._render(wanted, posts)
+            return rows, (wanted, self._renderer.load(wanted, posts))
         except Exception:  # the rows still go out; a client renders what is missing itself
-            log.exception("live.render_failed")
-            return rows, {}
-        return rows, {r.seq: f for r, f in zip(wanted, made, strict=True)}
+            log.exception("live.load_failed")
+            return rows, None
 
-    def accept(self, rows: list[LiveEvent], made: dict[int, bytes] | None) -> None:
-        """On the loop, before the fan-out: forget stale frames, keep the new ones."""
+    def accept(self, rows: list[LiveEvent], loaded: tuple[list[LiveEvent], Loaded] | None) -> None:
+        """On the loop, before the fan-out: forget stale frames, render and keep the new ones."""
         for row in rows:
             if row.kind == "wall.options":  # the wall's settings changed: every card may change
                 self._forget([s for s, e in self._events.items() if e == row.event_id and s < row.seq])
@@ -219,10 +235,10 @@ class Frames:
                 if seqs:
                     self._forget([s for s in seqs if s < row.seq])
         self._expire()
-        for row in rows:
-            data = (made or {}).get(row.seq)
-            if data is not None:
-                self._store(row, data)
+        if loaded is not None:
+            wanted, data = loaded
+            for row, made in zip(wanted, self._renderer.render(wanted, data), strict=True):
+                self._store(row, made)
 
     async def ensure(self, rows: list[LiveEvent]) -> list[bytes]:
         """The frames of these rows, rendering the missing ones (once, in one worker thread)."""
@@ -243,7 +259,8 @@ class Frames:
             waits[row.seq] = pending
         if mine:
             try:
-                made = await asyncio.to_thread(self._render, mine, None)
+                loaded = await asyncio.to_thread(self._renderer.load, mine)
+                made = self._renderer.render(mine, loaded)
             except BaseException:
                 for row in mine:
                     self._settle(row.seq, None)
@@ -393,7 +410,7 @@ class LiveStream(Response):
 def install(hub: LiveHub, storage: Storage, env: Environment, cfg: LoadedConfig,
             clock: Callable[[], datetime]) -> Frames:
     """Wire a process's frame cache into its hub (called once by create_app)."""
-    frames = Frames(make_renderer(storage, env, cfg, clock), storage, hub.watching)
+    frames = Frames(Renderer(storage, env, cfg, clock), hub.watching)
     hub.tail_reader, hub.accept = frames.read, frames.accept
     if hub.keepalive <= 0:
         hub.keepalive = KEEPALIVE_SECONDS
