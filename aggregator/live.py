@@ -66,6 +66,7 @@ class LiveHub:
     # On the tailer's thread: (rows after seq, prepared data); on the loop, before the fan-out: accept.
     tail_reader: Callable[[int], tuple[list[LiveEvent], Any]] | None = None
     accept: Callable[[list[LiveEvent], Any], None] | None = None
+    tail_closer: Callable[[], None] | None = None  # on the tailer's thread at stop (the reader's connection)
     _subscribers: dict[int, set[Subscriber]] = field(default_factory=dict)
     _last_seq: int = 0
     _recent: deque[LiveEvent] = field(default_factory=deque)
@@ -125,6 +126,9 @@ class LiveHub:
             await asyncio.to_thread(self._listener.join, 5)
             self._listener = None
         if self._executor is not None:
+            if self.tail_closer is not None:
+                with contextlib.suppress(Exception):
+                    await self.blocking(self.tail_closer)
             self._executor.shutdown(wait=False)
             self._executor = None
 

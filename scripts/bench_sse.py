@@ -16,6 +16,9 @@ lines, spread over loopback source addresses 127.0.0.2-9. Server CPU (utime + st
 /proc/<pid>/stat) is counted from "every client connected" to "every event received"; memory
 is the server's RSS then.
 
+One warm-up event goes to every client before the 40 (not counted: a fresh process's first
+queries and template compilation are not what a running wall sees).
+
 Usage: scripts/bench sse [--clients 1000,3000,5000] [--rounds 2] [--postgres URL]
 """
 
@@ -120,7 +123,7 @@ class SSEClient(asyncio.Protocol):
         for line in lines:
             if line.startswith(b"id:"):
                 self.got.setdefault(int(line[3:].strip()), now)
-                if len(self.got) >= EVENTS:
+                if len(self.got) >= EVENTS + 1:  # and the warm-up
                     self.done.set()
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -245,7 +248,7 @@ class Product:
         assert event is not None
         self.event_id = event.id
         posts = []
-        for i in range(EVENTS):
+        for i in range(EVENTS + 1):  # the first is the warm-up
             text = (f"Card {i}: co-production keynote, community capacity and the graphic wall in the main hall, "
                     f"questions from the floor and coffee after the panel #bench {run}")
             author = Author(Platform.MASTODON, f"https://m.test/users/u{i}", f"u{i}", f"User {i}",
@@ -255,9 +258,9 @@ class Product:
                 author=author, created_at=now - timedelta(minutes=5, seconds=i), text=text,
                 html=text_to_html(text), hashtags=("bench",)), Decision(Status.PENDING, "mode:pre")))
         self.storage.ingest(self.event_id, None, posts, None)
-        found = self.storage.posts(self.event_id, PostQuery(statuses=(Status.PENDING,), limit=EVENTS)).posts
+        found = self.storage.posts(self.event_id, PostQuery(statuses=(Status.PENDING,), limit=EVENTS + 1)).posts
         self.post_ids = [p.id for p in found]
-        assert len(self.post_ids) == EVENTS
+        assert len(self.post_ids) == EVENTS + 1
         self.start_seq = self.storage.last_live_seq()
         self.path = f"/e/{SLUG}/live?after={self.start_seq}"
         self.commits: dict[int, float] = {}  # post id -> commit time
@@ -271,9 +274,10 @@ class Product:
     def send(self, i: int, port: int) -> None:
         from aggregator.storage.moderation import Actor
 
-        post_id = self.post_ids[i]
+        post_id = self.post_ids[i + 1]  # i = -1: the warm-up
         self.storage.moderate_posts(self.event_id, [post_id], "approve", Actor(None, "bench"))
-        self.commits[post_id] = time.time()
+        if i >= 0:
+            self.commits[post_id] = time.time()
 
     def commit_times(self) -> dict[int, float]:
         rows = self.storage.live_after(self.start_seq, self.event_id, 1000)
@@ -296,7 +300,8 @@ class Baseline:
                                  "--payload-bytes", str(self.payload_bytes)], stdout=subprocess.DEVNULL)
 
     def send(self, i: int, port: int) -> None:
-        self.commits[i + 1] = time.time()
+        if i >= 0:  # i = -1: the warm-up, seq 0
+            self.commits[i + 1] = time.time()
         req = urllib.request.Request(f"http://127.0.0.1:{port}/publish?seq={i + 1}", method="POST", data=b"")
         with urllib.request.urlopen(req, timeout=30):
             pass
@@ -329,12 +334,15 @@ def one_run(server: Product | Baseline, n: int, client_procs: int) -> dict[str, 
             line = c.stdout.readline().strip()
             if line != "READY":
                 raise RuntimeError(f"client process failed: {line!r}")
-        time.sleep(1.0)  # let the server settle after the connection burst
-        cpu0, t0 = cpu_seconds(proc.pid), time.monotonic()
         for c in clients:
             assert c.stdin is not None
             c.stdin.write("go\n")
             c.stdin.flush()
+        # One warm-up event, not counted (first queries, template compilation), then a pause
+        # for the server to settle after the connection burst.
+        server.send(-1, port)
+        time.sleep(2.0)
+        cpu0, t0 = cpu_seconds(proc.pid), time.monotonic()
         start = time.monotonic()
         for i in range(EVENTS):
             delay = start + i / RATE - time.monotonic()

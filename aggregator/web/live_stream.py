@@ -198,6 +198,7 @@ class Frames:
                  ttl: float = FRAME_TTL, limit: int = FRAME_LIMIT) -> None:
         self._renderer = renderer
         self._watching = watching
+        self._reader = renderer.storage.live_reader()
         self.ttl, self.limit = ttl, limit
         self._frames: dict[int, bytes] = {}
         self._events: dict[int, int] = {}  # seq -> event id
@@ -208,13 +209,16 @@ class Frames:
     def __len__(self) -> int:
         return len(self._frames)
 
+    def close(self) -> None:
+        self._reader.close()
+
     def get(self, seq: int) -> bytes | None:
         return self._frames.get(seq)
 
     def read(self, seq: int) -> tuple[list[LiveEvent], tuple[list[LiveEvent], Loaded] | None]:
         """The hub's tail reader (its thread): the rows after seq, with the posts they name in the
         same read, and what rendering the rows someone is watching needs."""
-        rows, posts = self._renderer.storage.live_batch(seq, REPLAY_BATCH, self._watching)
+        rows, posts = self._reader.batch(seq, REPLAY_BATCH, self._watching)
         wanted = [r for r in rows if self._watching(r.event_id) and r.seq not in self._frames]
         if not wanted:
             return rows, None
@@ -411,7 +415,7 @@ def install(hub: LiveHub, storage: Storage, env: Environment, cfg: LoadedConfig,
             clock: Callable[[], datetime]) -> Frames:
     """Wire a process's frame cache into its hub (called once by create_app)."""
     frames = Frames(Renderer(storage, env, cfg, clock), hub.watching)
-    hub.tail_reader, hub.accept = frames.read, frames.accept
+    hub.tail_reader, hub.accept, hub.tail_closer = frames.read, frames.accept, frames.close
     if hub.keepalive <= 0:
         hub.keepalive = KEEPALIVE_SECONDS
     return frames
