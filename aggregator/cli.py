@@ -137,8 +137,11 @@ def cmd_collect(args: argparse.Namespace) -> int:
             r = o.report
             note = " (not modified)" if o.not_modified else ""
             gone = f", deleted at source {o.removed}" if o.removed else ""
-            print(f"{name}: fetched {o.fetched}, new {r.inserted}, updated {r.updated}, "
-                  f"already had {r.unchanged}, tombstoned {r.tombstoned}{gone}{note}")
+            skipped = sum(n for _, n in o.skipped)
+            why = f" ({'; '.join(f'{reason}: {n}' for reason, n in o.skipped)})" if o.skipped else ""
+            print(f"{name}: fetched {o.fetched}, stored {r.inserted - r.folded}, "
+                  f"folded as duplicates {r.folded}, updated {r.updated}, already had {r.unchanged}, "
+                  f"tombstoned {r.tombstoned}, skipped {skipped}{why}{gone}{note}")
         else:
             failed += 1
             print(f"{name}: FAILED: {o.error} (next try {_when(o.next_run_at)} UTC)")
@@ -168,8 +171,11 @@ def cmd_sources(args: argparse.Namespace) -> int:
 
 def cmd_sandbox(args: argparse.Namespace) -> int:
     from aggregator.sandbox import serve
+    from aggregator.sandbox.scenarios import DEMO_SCENARIO
 
-    serve(host=args.host, port=args.port, scenario_path=args.scenario, speed=args.speed, fast=args.fast)
+    # The demo's scenario by default, so `aggregator sandbox` + config/demo.toml is the demo's world.
+    scenario = args.scenario or DEMO_SCENARIO
+    serve(host=args.host, port=args.port, scenario_path=scenario, speed=args.speed, fast=args.fast)
     return 0
 
 
@@ -262,7 +268,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("sandbox", help="serve loopback fakes of every platform's API (for tests and demos)")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=8765, help="port (default 8765)")
-    p.add_argument("--scenario", metavar="FILE", help="scenario file (TOML or JSON); default: the built-in one")
+    p.add_argument("--scenario", metavar="FILE|NAME",
+                   help="scenario file (TOML or JSON) or built-in name (default coproduction: the demo's day, "
+                        "which config/demo.toml is written for)")
     p.add_argument("--speed", type=float, default=1.0, help="how many times faster than real time posts appear")
     p.add_argument("--fast", action="store_true", help="release every post at once")
     p.set_defaults(handler=cmd_sandbox)

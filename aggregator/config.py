@@ -8,6 +8,7 @@ file, the key path and the problem; the CLI turns it into exit code 2.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import tomllib
@@ -55,6 +56,41 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class PrivateFetchSettings(_Model):
+    hosts: tuple[str, ...] = Field(
+        (),
+        description="Host names, addresses or networks (CIDR, e.g. 10.1.0.0/16) the server may fetch from "
+        "although they are not public: loopback, private, link-local, unique-local. An intranet feed, the "
+        "sandbox (127.0.0.1, ::1, localhost). Empty: public addresses only.",
+    )
+    ports: tuple[int, ...] = Field((), description="Ports besides 80 and 443 that fetches may use, on any host.")
+    any_port: bool = Field(False, description="Allow fetches to every port (the sandbox listens on a random one).")
+
+    @field_validator("hosts")
+    @classmethod
+    def _hosts(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for entry in value:
+            text = entry.strip()
+            if not text or any(c.isspace() for c in text) or ("/" in text and not _is_network(text)):
+                raise ValueError(f"not a host name, address or network: {entry!r}")
+        return value
+
+    @field_validator("ports")
+    @classmethod
+    def _ports(cls, value: tuple[int, ...]) -> tuple[int, ...]:
+        if any(not 0 < p < 65536 for p in value):
+            raise ValueError("ports must be between 1 and 65535")
+        return value
+
+
+def _is_network(text: str) -> bool:
+    try:
+        ipaddress.ip_network(text, strict=False)
+    except ValueError:
+        return False
+    return True
+
+
 class ServerSettings(_Model):
     database_url: str = Field(
         DEFAULT_DATABASE_URL,
@@ -79,6 +115,11 @@ class ServerSettings(_Model):
     user_agent: str = Field(
         "event-aggregator/0.1 (+https://github.com/event-aggregator)",
         description="User-Agent sent to every platform.",
+    )
+    allow_private_fetch: PrivateFetchSettings = Field(
+        default_factory=PrivateFetchSettings,
+        description="Non-public destinations and extra ports the server may fetch from (collectors, "
+        "thumbnails, redirects); everything else not public is refused (docs/security.md).",
     )
 
 

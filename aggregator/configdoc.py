@@ -16,6 +16,7 @@ from pydantic_core import PydanticUndefined
 from aggregator.config import (
     EventSettings,
     ModerationSettings,
+    PrivateFetchSettings,
     ProgrammeSession,
     ServerSettings,
     Settings,
@@ -29,6 +30,7 @@ END = "<!-- END GENERATED REFERENCE -->"
 SECTIONS: list[tuple[str, type[BaseModel]]] = [
     ("Top level", Settings),
     ("`[server]`", ServerSettings),
+    ("`[server.allow_private_fetch]`", PrivateFetchSettings),
     ("`[[events]]`", EventSettings),
     ("`[[events.programme]]`", ProgrammeSession),
     ("`[[events.sources]]`", SourceSettings),

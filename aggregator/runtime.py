@@ -9,6 +9,7 @@ from aggregator.clock import Clock, system_clock
 from aggregator.config import LoadedConfig
 from aggregator.pipeline.ingest import PLATFORM_OF_KIND, THUMBNAIL_MAX_BYTES, Ingestor
 from aggregator.scheduler import SourceJob, SourceRunner, jobs_from_config
+from aggregator.sources.destination import FetchPolicy
 from aggregator.sources.http import HttpClient
 from aggregator.sources.registry import make_collector
 from aggregator.storage import Storage
@@ -50,9 +51,10 @@ def build_collection(
     hash_photos: bool = True,
 ) -> Collection:
     user_agent = cfg.settings.server.user_agent
+    policy = fetch_policy(cfg)
     col = Collection(cfg, storage, clock)
     if hash_photos:
-        col.http = HttpClient(user_agent, clock=clock)
+        col.http = HttpClient(user_agent, clock=clock, policy=policy)
     http = col.http
     fetch = (lambda url: http.get_bytes(url, THUMBNAIL_MAX_BYTES)) if http is not None else None
     for ev in cfg.settings.events:
@@ -61,5 +63,11 @@ def build_collection(
             col.ingestors[record.id] = Ingestor(storage, ev, record.id, clock, fetch)
     for job in jobs_from_config(cfg, storage, only):
         col.runners.append(SourceRunner(job, storage, col.process, make_collector, clock, user_agent,
-                                        remove=col.remove))
+                                        remove=col.remove, fetch_policy=policy))
     return col
+
+
+def fetch_policy(cfg: LoadedConfig) -> FetchPolicy:
+    """The destination policy of every server-side fetch, from server.allow_private_fetch."""
+    allow = cfg.settings.server.allow_private_fetch
+    return FetchPolicy.allowing(allow.hosts, allow.ports, any_port=allow.any_port)

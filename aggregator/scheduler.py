@@ -24,6 +24,7 @@ from aggregator.clock import Clock
 from aggregator.config import EventSettings, LoadedConfig, SourceSettings
 from aggregator.pipeline.ingest import PLATFORM_OF_KIND
 from aggregator.sources.base import Collector, DeletionChecker, RateLimited, SourceContext, SourceError
+from aggregator.sources.destination import FetchPolicy
 from aggregator.storage import Storage, StorageError
 from aggregator.storage.leader import LeaderLock
 from aggregator.types import Cursor, FetchResult, IngestReport, PostKey
@@ -69,6 +70,7 @@ class RunOutcome:
     rate_limited_until: datetime | None = None
     not_modified: bool = False
     removed: int = 0  # posts found deleted at the source and taken off every surface
+    skipped: tuple[tuple[str, int], ...] = ()  # (reason, count): fetched but not handed to ingest
 
 
 Process = Callable[[SourceJob, FetchResult], IngestReport]
@@ -115,6 +117,7 @@ class SourceRunner:
         clock: Clock,
         user_agent: str,
         remove: Remove | None = None,
+        fetch_policy: FetchPolicy | None = None,
     ) -> None:
         self.job = job
         # Without the pipeline's moderation, a promoted copy of a deleted face waits for a moderator.
@@ -124,6 +127,7 @@ class SourceRunner:
         self.make_collector = make_collector
         self.clock = clock
         self.user_agent = user_agent
+        self.fetch_policy = fetch_policy
         self._collector: Collector | None = None  # kept between runs (e.g. a Bluesky session)
         self._lock = threading.Lock()
         self._last_recheck: datetime | None = None
@@ -138,6 +142,8 @@ class SourceRunner:
                 clock=self.clock,
                 user_agent=self.user_agent,
                 event_start=ev.utc(ev.start),
+                source_name=self.job.name,
+                fetch_policy=self.fetch_policy,
             )
             self._collector = self.make_collector(ctx)
         return self._collector
@@ -184,11 +190,12 @@ class SourceRunner:
         next_at = self.clock() + interval
         self.storage.record_source_schedule(job.source_id, next_at)
         log.info(
-            "source.fetched source=%s/%s fetched=%d new=%d unchanged=%d requests=%d",
-            job.event.slug, job.name, len(result.posts), report.inserted, report.unchanged, result.requests,
+            "source.fetched source=%s/%s fetched=%d new=%d folded=%d unchanged=%d skipped=%d requests=%d",
+            job.event.slug, job.name, result.fetched, report.inserted, report.folded, report.unchanged,
+            result.fetched - len(result.posts), result.requests,
         )
-        return RunOutcome(job, ok=True, report=report, fetched=len(result.posts), next_run_at=next_at,
-                          not_modified=result.not_modified, removed=removed)
+        return RunOutcome(job, ok=True, report=report, fetched=result.fetched, next_run_at=next_at,
+                          not_modified=result.not_modified, removed=removed, skipped=result.skipped)
 
     def _recheck_deletions(self) -> int:
         """Posts deleted at the source since we stored them: removed, tombstoned, retracted. Never fails a run.

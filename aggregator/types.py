@@ -142,6 +142,12 @@ class FetchResult:
     deleted: tuple[str, ...] = ()  # external ids the source reports deleted
     not_modified: bool = False  # feed answered 304
     requests: int = 0  # HTTP requests made, for logs and health
+    skipped: tuple[tuple[str, int], ...] = ()  # (reason, count) of fetched items not handed on
+
+    @property
+    def fetched(self) -> int:
+        """Items the platform sent: those handed on plus those skipped."""
+        return len(self.posts) + sum(n for _, n in self.skipped)
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,3 +179,4 @@ class IngestReport:
     tombstoned: int = 0  # skipped because a tombstone forbids it
     live_events: int = 0
     inserted_keys: tuple[PostKey, ...] = field(default=())
+    folded: int = 0  # of `inserted`: new posts folded into an existing card as duplicates or reposts

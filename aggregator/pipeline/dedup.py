@@ -407,7 +407,7 @@ class _Graph:
         other_text = _content_text(other)
         if len(text_tokens(other_text)) < MIN_CROSSPOST_WORDS:
             return False
-        return similarity(text, other_text) >= self.params.similarity
+        return similarity(text, other_text, at_least=self.params.similarity) >= self.params.similarity
 
     def _link_photos(self, node: _Node, hashes: set[int]) -> None:
         for h in sorted(hashes):

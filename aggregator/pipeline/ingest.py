@@ -12,6 +12,14 @@ earliest copy of a cross-post), the new post joins that card instead of
 replacing its face, so a card on a venue screen never swaps under people's
 eyes. Which posts form one card is still decided by dedup, independent of
 arrival order; only the choice of face follows arrival (docs/decisions.md).
+
+Bounded work: every post is cut to the limits of pipeline/limits.py first,
+and a batch is decided and stored in chunks of INGEST_CHUNK posts, each under
+the event's lock, which is fair (first come, first served): however large or
+slow one source's batch, another source of the event waits for at most one
+chunk before its own batch is stored. A chunk slower than SLOW_CHUNK_SECONDS
+is logged. The cursor is stored with the last chunk, so a crash part-way only
+means re-fetching posts that are then recognised as already stored.
 """
 
 from __future__ import annotations
@@ -19,6 +27,8 @@ from __future__ import annotations
 import dataclasses
 import logging
 import threading
+import time
+from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -27,6 +37,7 @@ from datetime import timedelta
 from aggregator.clock import Clock
 from aggregator.config import EventSettings
 from aggregator.pipeline import dedup
+from aggregator.pipeline.limits import bound_post
 from aggregator.pipeline.moderate import ModerationContext, author_key, moderate
 from aggregator.pipeline.phash import photo_hash
 from aggregator.storage import Storage
@@ -46,6 +57,8 @@ log = logging.getLogger("aggregator.ingest")
 
 THUMBNAIL_MAX_BYTES = 2 * 1024 * 1024
 THUMBNAIL_WORKERS = 4
+INGEST_CHUNK = 50  # posts decided and stored per turn of the event's lock
+SLOW_CHUNK_SECONDS = 5.0
 PLATFORM_OF_KIND = {
     "x": Platform.X,
     "mastodon": Platform.MASTODON,
@@ -56,6 +69,49 @@ PLATFORM_OF_KIND = {
 }
 
 FetchBytes = Callable[[str], bytes]
+
+
+class FairLock:
+    """A lock granted in the order it was asked for, so no thread can take it back-to-back while
+    another waits (threading.Lock makes no such promise)."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition(threading.Lock())
+        self._queue: deque[object] = deque()
+        self._held = False
+
+    def __enter__(self) -> FairLock:
+        me = object()
+        with self._cond:
+            self._queue.append(me)
+            while self._held or self._queue[0] is not me:
+                self._cond.wait()
+            self._queue.popleft()
+            self._held = True
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        with self._cond:
+            self._held = False
+            self._cond.notify_all()
+
+    @property
+    def waiting(self) -> int:
+        """How many threads are queued for the lock."""
+        with self._cond:
+            return len(self._queue)
+
+
+def _merge(a: IngestReport, b: IngestReport) -> IngestReport:
+    return IngestReport(
+        inserted=a.inserted + b.inserted,
+        updated=a.updated + b.updated,
+        unchanged=a.unchanged + b.unchanged,
+        tombstoned=a.tombstoned + b.tombstoned,
+        live_events=a.live_events + b.live_events,
+        inserted_keys=a.inserted_keys + b.inserted_keys,
+        folded=a.folded + b.folded,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,8 +141,9 @@ class Ingestor:
         self.policy = event.moderation
         # Sources of one event run in parallel; their batches are decided and stored one at a
         # time, so each plan sees every post committed before it (else a cross-post arriving
-        # through two sources at once would become two cards).
-        self._lock = threading.Lock()
+        # through two sources at once would become two cards). Big batches go in chunks, and the
+        # lock is fair, so one source's batch never holds the others for longer than a chunk.
+        self._lock = FairLock()
 
     # ---- the whole path ----------------------------------------------------------------------
 
@@ -100,16 +157,43 @@ class Ingestor:
         platform: Platform | None = None,
         deleted: Sequence[str] = (),
     ) -> IngestReport:
+        posts = self._bounded(posts)
         hashes = self._photo_hashes(posts)  # network: outside the lock
-        with self._lock:
-            planned = self.plan(posts, hashes)
-            report = self.storage.ingest(
-                self.event_id, source_id, planned.items, cursor, planned.photo_hashes, created_by=created_by
-            )
+        chunks = [posts[i : i + INGEST_CHUNK] for i in range(0, len(posts), INGEST_CHUNK)] or [posts]
+        report = IngestReport()
+        for n, chunk in enumerate(chunks, start=1):
+            last = n == len(chunks)
+            with self._lock:
+                started = time.monotonic()
+                planned = self.plan(chunk, hashes)
+                part = self.storage.ingest(
+                    self.event_id,
+                    source_id,
+                    planned.items,
+                    cursor if last else None,  # the cursor moves only when the whole batch is in
+                    planned.photo_hashes,
+                    created_by=created_by,
+                )
+                took = time.monotonic() - started
+            new = set(part.inserted_keys)
+            folded = sum(1 for i in planned.items if i.duplicate_of is not None and i.post.key in new)
+            report = _merge(report, dataclasses.replace(part, folded=folded))  # for the collect report
+            if took > SLOW_CHUNK_SECONDS:
+                log.warning(
+                    "ingest.slow event=%s source=%s chunk=%d/%d posts=%d seconds=%.1f",
+                    self.event.slug, source_id, n, len(chunks), len(chunk), took,
+                )
         if deleted and platform is not None:
             removed = self.remove_deleted([PostKey(platform, d) for d in deleted])
             log.info("source.deletions event=%s removed=%d", self.event.slug, removed)
         return report
+
+    def _bounded(self, posts: Sequence[Post]) -> list[Post]:
+        out = [bound_post(p) for p in posts]
+        cut = [p.key for p, b in zip(posts, out, strict=True) if p is not b]
+        if cut:
+            log.info("post.bounded event=%s count=%d first=%s", self.event.slug, len(cut), cut[0])
+        return out
 
     def remove_deleted(self, keys: Sequence[PostKey]) -> int:
         """Posts deleted at their source; a card whose face goes is fronted by its next copy,

@@ -20,6 +20,9 @@ people, so folding can be aggressive where it helps matching:
 - :func:`similarity` -- 0..1 similarity of two posts' texts for cross-post
   detection, ignoring links, @mentions and ``#`` marks, tolerant of a copy cut
   short with an ellipsis. Symmetric: ``similarity(a, b) == similarity(b, a)``.
+  Bounded work: only the first :data:`MAX_SIMILARITY_TOKENS` words count, and
+  with ``at_least`` a cheap upper bound (bit-parallel LCS) skips difflib for
+  pairs that cannot reach it (docs/security.md, "Bounded work").
 """
 
 from __future__ import annotations
@@ -29,6 +32,8 @@ import unicodedata
 from collections.abc import Iterable
 from difflib import SequenceMatcher
 from functools import lru_cache
+
+from rapidfuzz.distance import Indel
 
 from aggregator.pipeline.confusables import I_OR_L, fold_confusables
 
@@ -66,6 +71,20 @@ def _drop_format(text: str) -> str:
 def normalise_for_matching(text: str) -> str:
     """Fold ``text`` for comparison: NFKC, no invisible characters, casefold, no accents,
     confusables folded (:mod:`aggregator.pipeline.confusables`), single spaces."""
+    if text.isascii():
+        return " ".join(text.casefold().split())
+    # One pass can expose a new fold (a confusable's target may carry a mark: "ꮏ" -> "ţ"),
+    # so repeat until nothing changes; matching needs N(N(x)) == N(x). Two passes suffice in
+    # practice; the bound keeps the work linear.
+    for _ in range(4):
+        folded = _fold_once(text)
+        if folded == text:
+            break
+        text = folded
+    return text
+
+
+def _fold_once(text: str) -> str:
     if text.isascii():
         return " ".join(text.casefold().split())
     text = fold_confusables(text)  # before NFKC: "ϲ" looks like "c", NFKC makes it "ς"
@@ -252,6 +271,9 @@ _DOTTED = re.compile(r"\w\.\w")
 _MENTION = re.compile(r"(?<![\w@])@\w[\w.\-]*(?:@[\w\-]+(?:\.[\w\-]+)+)?")  # @a, @a@host.tld, @a.bsky.social
 _ELLIPSIS = ("…", "...")
 _MIN_PREFIX_TOKENS = 5
+# difflib's ratio is super-linear (worst cases cubic: two 500-word texts of one repeated word take
+# seconds); posts are far shorter, so comparing the first 200 words leaves real decisions unchanged.
+MAX_SIMILARITY_TOKENS = 200
 
 
 def _is_link_text(word: str) -> bool:
@@ -274,20 +296,29 @@ def text_tokens(text: str) -> tuple[str, ...]:
     return _similarity_view(text)[0]
 
 
-def _ratio(a: tuple[str, ...], b: tuple[str, ...]) -> float:
+def _ratio(a: tuple[str, ...], b: tuple[str, ...], at_least: float) -> float:
+    a, b = a[:MAX_SIMILARITY_TOKENS], b[:MAX_SIMILARITY_TOKENS]
+    # difflib's matching blocks are a common subsequence, so the LCS ratio (fast, symmetric) is an
+    # upper bound of its ratio: below `at_least`, difflib cannot reach it either and need not run.
+    bound = float(Indel.normalized_similarity(a, b))
+    if bound < at_least - 1e-9:
+        return bound
     if a > b:  # SequenceMatcher is not always symmetric: fix the order
         a, b = b, a
     return SequenceMatcher(None, a, b, autojunk=False).ratio()
 
 
-def similarity(a: str, b: str) -> float:
+def similarity(a: str, b: str, *, at_least: float = 0.0) -> float:
     """How alike two posts' texts are, 0.0-1.0, for cross-post detection.
 
     Compares word sequences (difflib ratio over tokens) after normalising and
     dropping links, @mentions and ``#`` marks (each platform rewrites those).
     A text ending in an ellipsis (a copy cut to fit a length limit) is also
     compared with the same-length start of the other. Texts with no words left
-    score 1.0 only when their normalised forms are equal and non-empty.
+    score 1.0 only when their normalised forms are equal and non-empty. Only
+    the first MAX_SIMILARITY_TOKENS words are compared. With ``at_least``, a
+    score below it may be any value below it (an upper bound, not difflib's):
+    callers that only ask "at least this similar?" get the same answer faster.
     """
     ta, cut_a, na = _similarity_view(a)
     tb, cut_b, nb = _similarity_view(b)
@@ -295,10 +326,10 @@ def similarity(a: str, b: str) -> float:
         return 1.0 if na and na == nb else 0.0
     if ta == tb:
         return 1.0
-    best = _ratio(ta, tb)
+    best = _ratio(ta, tb, at_least)
     for short, cut, long in ((ta, cut_a, tb), (tb, cut_b, ta)):
         # The last word of a truncated copy may itself be cut: compare without it.
         if cut and len(short) > _MIN_PREFIX_TOKENS and len(short) <= len(long):
             head = short[:-1]
-            best = max(best, _ratio(head, long[: len(head)]))
+            best = max(best, _ratio(head, long[: len(head)], at_least))
     return best

@@ -13,11 +13,14 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from aggregator.clock import Clock
 from aggregator.config import SourceSettings
 from aggregator.types import Cursor, FetchResult
+
+if TYPE_CHECKING:
+    from aggregator.sources.destination import FetchPolicy
 
 
 class SourceError(Exception):
@@ -46,6 +49,8 @@ class SourceContext:
     clock: Clock  # "now", for clamping future dates and rate-limit arithmetic
     user_agent: str
     event_start: datetime | None = None  # UTC; bounds the first poll's window where an API allows
+    source_name: str = ""  # the source's unique name in its event (namespaces generic feed keys)
+    fetch_policy: FetchPolicy | None = None  # non-public destinations allowed (server.allow_private_fetch); None: none
 
 
 class Collector(Protocol):

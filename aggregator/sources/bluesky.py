@@ -25,6 +25,7 @@ from aggregator.pipeline.sanitise import Span, byte_span_to_chars, text_to_html
 from aggregator.sources.base import AuthError, SourceContext, SourceError
 from aggregator.sources.common import (
     Exclusions,
+    Skips,
     arr,
     clamp_time,
     dedupe,
@@ -248,7 +249,10 @@ class BlueskyCollector:
         if not self.identifier or not self.password:
             raise AuthError("Bluesky needs credentials.identifier (handle) and credentials.app_password")
         self.http = HttpClient(
-            ctx.user_agent, limits=limits or HttpLimits.from_params(self.settings.params), clock=ctx.clock
+            ctx.user_agent,
+            limits=limits or HttpLimits.from_params(self.settings.params),
+            clock=ctx.clock,
+            policy=ctx.fetch_policy,
         )
         self.base = self.settings.base_url
         self.access_jwt: str | None = None
@@ -387,9 +391,11 @@ class BlueskyCollector:
                 if not page_cursor or not views:
                     break
         position = newest.isoformat().replace("+00:00", "Z") if newest else cursor.position
-        kept = self.exclusions.filter(found.values())
+        skips = Skips()
+        kept = skips.screen(found.values(), self.exclusions)
         return FetchResult(
-            posts=kept, cursor=Cursor(position=position), requests=self.http.requests_made - requests_before
+            posts=kept, cursor=Cursor(position=position), requests=self.http.requests_made - requests_before,
+            skipped=skips.result(),
         )
 
     def close(self) -> None:

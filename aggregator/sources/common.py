@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -97,6 +97,42 @@ class Exclusions:
 
     def filter(self, posts: Iterable[Post]) -> tuple[Post, ...]:
         return tuple(p for p in posts if not self.excludes(p))
+
+
+def is_blank(post: Post) -> bool:
+    """Nothing to show: no text, title, media or link (stored, it would be an empty approved card)."""
+    if post.repost_of is not None:
+        return is_blank(post.repost_of)
+    return not (post.text.strip() or post.title.strip() or post.media or post.links)
+
+
+class Skips:
+    """Why items a collector fetched were not handed on, counted per reason for the collect report."""
+
+    def __init__(self) -> None:
+        self.counts: dict[str, int] = {}
+
+    def add(self, reason: str, n: int = 1) -> None:
+        if n:
+            self.counts[reason] = self.counts.get(reason, 0) + n
+
+    def keep(self, posts: Iterable[Post], reason: str, drop: Callable[[Post], bool]) -> list[Post]:
+        """The posts `drop` does not reject; the rejected ones are counted under `reason`."""
+        kept: list[Post] = []
+        for p in posts:
+            if drop(p):
+                self.add(reason)
+            else:
+                kept.append(p)
+        return kept
+
+    def screen(self, posts: Iterable[Post], exclusions: Exclusions) -> tuple[Post, ...]:
+        """Blank posts and what the source excludes, dropped and counted."""
+        kept = self.keep(posts, "empty (no text, media or link)", is_blank)
+        return tuple(self.keep(kept, "excluded by the source's words or accounts", exclusions.excludes))
+
+    def result(self) -> tuple[tuple[str, int], ...]:
+        return tuple(sorted(self.counts.items()))
 
 
 def obj(value: Any) -> Mapping[str, Any]:

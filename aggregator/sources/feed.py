@@ -1,9 +1,13 @@
 """Atom/RSS: Flickr photo feeds, YouTube video feeds and any other feed.
 
 Fetched with the bounded client (conditional GET from the cursor's ETag /
-Last-Modified; 304 -> not_modified), checked for entity declarations before
-any XML parser sees the bytes (billion laughs, quadratic blow-up, external
-entities are refused outright), then parsed by feedparser from memory.
+Last-Modified; 304 -> not_modified), decoded once and checked for entity
+declarations in the decoded text (feedtext.py: billion laughs, quadratic
+blow-up, external entities are refused in any encoding), then parsed by
+feedparser from that text as UTF-8.
+
+Keys: generic feeds' entry keys are namespaced by the source (`<source name>|<id>`);
+Flickr and YouTube ids are platform-global and kept as they are.
 
 Cursor: `etag` and `last_modified` from the last 200 answer; `position` is the
 newest entry time seen (informational: feeds are re-read whole and dedup makes
@@ -13,7 +17,6 @@ re-delivery idempotent).
 from __future__ import annotations
 
 import calendar
-import contextlib
 import hashlib
 import html as html_lib
 import re
@@ -30,48 +33,41 @@ from aggregator.pipeline.sanitise import clean_html, find_spans, html_to_text, t
 from aggregator.sources.base import SourceContext, SourceError
 from aggregator.sources.common import (
     Exclusions,
+    Skips,
     clamp_time,
     dedupe,
+    is_web_url,
     kind_of,
     norm_tags,
     opt_int,
     opt_str,
     text_of,
 )
+from aggregator.sources.feedtext import decode_feed
 from aggregator.sources.http import HttpClient, HttpLimits, HttpResponse, display_url
 from aggregator.sources.video import with_videos, youtube_media
 from aggregator.types import Author, Cursor, FetchResult, Media, MediaKind, Platform, Post, PostKind
 
 MAX_ENTRIES = 500
-_ENTITY_DECL = re.compile(rb"<!\s*ENTITY", re.IGNORECASE)
-_DOCTYPE_SUBSET = re.compile(rb"<!\s*DOCTYPE[^>\[]*\[", re.IGNORECASE)
 _HREF = re.compile(r'<a [^>]*href="([^"]+)"')
 _HASHTAG = re.compile(r"(?<![\w&/#])#(\w{1,100})")
 
 
-def reject_unsafe_xml(body: bytes, url: str) -> None:
-    """Refuse documents that declare entities or an internal DTD subset, before parsing."""
-    candidates = [body]
-    if body.startswith((b"\xff\xfe", b"\xfe\xff")) or body[:4] in (b"<\x00?\x00", b"\x00<\x00?"):
-        for enc in ("utf-16",) if body[:2] in (b"\xff\xfe", b"\xfe\xff") else ("utf-16-le", "utf-16-be"):
-            with contextlib.suppress(LookupError, ValueError):
-                candidates.append(body.decode(enc, errors="ignore").encode("utf-8"))
-    elif body.startswith((b"\x00\x00\xfe\xff", b"\xff\xfe\x00\x00")):
-        candidates.append(body.decode("utf-32", errors="ignore").encode("utf-8"))
-    for data in candidates:
-        if _ENTITY_DECL.search(data) or _DOCTYPE_SUBSET.search(data):
-            raise SourceError(
-                f"refused feed from {display_url(url)}: it declares XML entities or a DTD subset "
-                "(possible entity-expansion or external-entity attack)"
-            )
+def reject_unsafe_xml(body: bytes, url: str, content_type: str = "") -> None:
+    """Refuse documents that declare entities or an internal DTD subset, in whatever encoding, before parsing."""
+    decode_feed(body, url, content_type)
 
 
 def parse_feed(body: bytes, url: str, content_type: str = "") -> Any:
-    """feedparser's result for a checked body; SourceError if it is not a feed at all."""
-    reject_unsafe_xml(body, url)
-    headers = {"content-location": url}
-    headers["content-type"] = content_type or "application/xml"
-    parsed = feedparser.parse(BytesIO(body), response_headers=headers)
+    """feedparser's result for a checked body; SourceError if it is unsafe or not a feed at all.
+
+    The parser is given the text this module decoded and checked, as UTF-8 that says so, so it
+    cannot decode the bytes differently from what was checked (feedtext.py).
+    """
+    checked = decode_feed(body, url, content_type)
+    media_type = (content_type or "application/xml").split(";")[0].strip() or "application/xml"
+    headers = {"content-location": url, "content-type": f"{media_type}; charset=utf-8"}
+    parsed = feedparser.parse(BytesIO(checked.utf8()), response_headers=headers)
     entries = parsed.get("entries") or []
     if not parsed.get("version") and not entries:
         problem = parsed.get("bozo_exception")
@@ -138,41 +134,77 @@ def _author(entry: Mapping[str, Any], feed: Mapping[str, Any], platform: Platfor
     return Author(platform=platform, external_id=ext, handle=name, name=name, avatar_url=avatar, profile_url=href)
 
 
-def _entry_id(entry: Mapping[str, Any]) -> str:
+def _entry_id(entry: Mapping[str, Any], namespace: str) -> str:
+    """The entry's key: `<namespace>|<id, else link, else a content hash>`.
+
+    Generic feeds invent their ids (`1`, a bare path, nothing), so the key is namespaced by the
+    source; Flickr and YouTube ids are platform-global (`namespace` is "" for them). Copies of one
+    article in two feeds are dedup's business, not the key's.
+    """
     ident = text_of(entry.get("id")) or text_of(entry.get("link"))
-    if ident:
-        return ident
-    digest = hashlib.sha256(
-        (text_of(entry.get("title")) + "\n" + text_of(entry.get("summary"))).encode("utf-8", "replace")
-    ).hexdigest()
-    return f"sha256:{digest[:32]}"
+    if not ident:
+        parts = [text_of(entry.get("title")), text_of(entry.get("summary")), text_of(entry.get("published"))]
+        parts.extend(url for url, _, _, _ in _media_candidates(entry))
+        digest = hashlib.sha256("\n".join(parts).encode("utf-8", "replace")).hexdigest()
+        ident = f"sha256:{digest[:32]}"
+    return f"{namespace}|{ident}" if namespace else ident
+
+
+def _web_link(entry: Mapping[str, Any]) -> str | None:
+    """The entry's web address, if it has one (feedparser copies a guid or urn id into `link`)."""
+    link = text_of(entry.get("link"))
+    return link if is_web_url(link) else None
+
+
+def _title(entry: Mapping[str, Any]) -> str:
+    """The title as plain text, read as text or HTML by its declared type."""
+    title = text_of(entry.get("title"))
+    detail = entry.get("title_detail")
+    declared = text_of(detail.get("type")) if isinstance(detail, Mapping) else ""
+    if declared in ("text/plain", ""):
+        return " ".join(title.split())  # `<blink>` in a text title is a word, not markup
+    return html_to_text(title)
+
+
+_IMAGE_EXT = re.compile(r"\.(jpe?g|png|gif|webp|avif)(?:[?#]|$)", re.IGNORECASE)
+_VIDEO_EXT = re.compile(r"\.(mp4|m4v|webm|mov)(?:[?#]|$)", re.IGNORECASE)
+
+
+def _media_candidates(entry: Mapping[str, Any]) -> list[tuple[str, str, int | None, int | None]]:
+    """(url, type or medium, width, height) from Media RSS, RSS enclosures and Atom enclosure links."""
+    out: list[tuple[str, str, int | None, int | None]] = []
+    for mc in entry.get("media_content") or []:  # media:content, inside media:group or not
+        if isinstance(mc, Mapping) and opt_str(mc.get("url")):
+            mtype = text_of(mc.get("type")) or text_of(mc.get("medium"))
+            out.append((mc["url"], mtype, _int(mc.get("width")), _int(mc.get("height"))))
+    for enc in entry.get("enclosures") or []:
+        if isinstance(enc, Mapping) and opt_str(enc.get("href")):
+            out.append((enc["href"], text_of(enc.get("type")), None, None))
+    for link in entry.get("links") or []:  # Atom <link rel="enclosure">, not always in `enclosures`
+        if isinstance(link, Mapping) and link.get("rel") == "enclosure" and opt_str(link.get("href")):
+            out.append((link["href"], text_of(link.get("type")), None, None))
+    return out
 
 
 def _media_of(entry: Mapping[str, Any]) -> list[Media]:
-    """Photos and videos from enclosures and Media RSS."""
+    """Photos and videos from enclosures and Media RSS; a lone media:thumbnail is the photo."""
     thumbs = [opt_str(t.get("url")) for t in entry.get("media_thumbnail") or [] if isinstance(t, Mapping)]
-    thumb = next((t for t in thumbs if t), None)
+    thumb = next((t for t in thumbs if t and is_web_url(t)), None)
     out: list[Media] = []
     seen: set[str] = set()
-    candidates: list[tuple[str, str, int | None, int | None]] = []
-    for mc in entry.get("media_content") or []:
-        if isinstance(mc, Mapping) and opt_str(mc.get("url")):
-            mtype = text_of(mc.get("type")) or text_of(mc.get("medium"))
-            candidates.append((mc["url"], mtype, _int(mc.get("width")), _int(mc.get("height"))))
-    for enc in entry.get("enclosures") or []:
-        if isinstance(enc, Mapping) and opt_str(enc.get("href")):
-            candidates.append((enc["href"], text_of(enc.get("type")), None, None))
-    for url, mtype, width, height in candidates:
-        if url in seen or not url.startswith(("http://", "https://")):
+    for url, mtype, width, height in _media_candidates(entry):
+        if url in seen or not is_web_url(url):
             continue
-        if mtype.startswith("image") or mtype == "image":
+        if mtype.startswith("image") or (not mtype and _IMAGE_EXT.search(url)):
             kind = MediaKind.PHOTO
-        elif mtype.startswith("video") or mtype == "video":
+        elif mtype.startswith("video") or (not mtype and _VIDEO_EXT.search(url)):
             kind = MediaKind.VIDEO
         else:
             continue
         seen.add(url)
         out.append(Media(kind, url, thumbnail_url=thumb, width=width, height=height))
+    if not out and thumb:
+        out.append(Media(MediaKind.PHOTO, thumb, thumbnail_url=thumb))
     return out
 
 
@@ -197,10 +229,12 @@ def _flickr_description(text: str) -> str:
     return "\n\n".join(kept)
 
 
-def entry_to_post(entry: Mapping[str, Any], feed: Mapping[str, Any], platform: Platform, now: datetime) -> Post:
-    title = html_to_text(text_of(entry.get("title")))
-    link = opt_str(entry.get("link"))
-    external_id = _entry_id(entry)
+def entry_to_post(
+    entry: Mapping[str, Any], feed: Mapping[str, Any], platform: Platform, now: datetime, namespace: str = ""
+) -> Post:
+    title = _title(entry)
+    link = _web_link(entry)
+    external_id = _entry_id(entry, namespace)
     html, text = _entry_html(entry)
     author = _author(entry, feed, platform)
     created = clamp_time(_when(entry), now)
@@ -211,7 +245,7 @@ def entry_to_post(entry: Mapping[str, Any], feed: Mapping[str, Any], platform: P
     links: list[str] = []
     kind: PostKind
     if platform is Platform.YOUTUBE:
-        vid = text_of(entry.get("yt_videoid")) or external_id.removeprefix("yt:video:")
+        vid = text_of(entry.get("yt_videoid")) or text_of(entry.get("id")).removeprefix("yt:video:")
         media = [youtube_media(vid, title=title)]
         link = link or media[0].url
         description = text_of(entry.get("media_description")) or text or ""
@@ -248,7 +282,7 @@ def entry_to_post(entry: Mapping[str, Any], feed: Mapping[str, Any], platform: P
     return Post(
         platform=platform,
         external_id=external_id,
-        url=link or external_id,
+        url=link or "",  # no web address: none, not the id
         author=author,
         created_at=created,
         text=text or title,
@@ -279,7 +313,10 @@ class FeedCollector:
         self.platform = {"flickr": Platform.FLICKR, "youtube": Platform.YOUTUBE}.get(self.settings.kind, Platform.FEED)
         self.url = self.feed_url()
         self.http = HttpClient(
-            ctx.user_agent, limits=limits or HttpLimits.from_params(self.settings.params), clock=ctx.clock
+            ctx.user_agent,
+            limits=limits or HttpLimits.from_params(self.settings.params),
+            clock=ctx.clock,
+            policy=ctx.fetch_policy,
         )
         self.exclusions = Exclusions(self.settings)
 
@@ -312,35 +349,41 @@ class FeedCollector:
         now = self.ctx.clock()
         parsed = parse_feed(resp.body, resp.url, resp.content_type)
         feed = parsed.get("feed") or {}
-        posts: list[Post] = []
-        for entry in (parsed.get("entries") or [])[:MAX_ENTRIES]:
-            posts.append(entry_to_post(entry, feed, self.platform, now))
+        entries = parsed.get("entries") or []
+        skips = Skips()
+        skips.add(f"beyond the first {MAX_ENTRIES} entries", max(len(entries) - MAX_ENTRIES, 0))
+        namespace = self.namespace()
+        posts = [entry_to_post(entry, feed, self.platform, now, namespace) for entry in entries[:MAX_ENTRIES]]
         if self.platform is Platform.FEED:
-            posts = self._filter(posts)
+            posts = skips.keep(posts, "no matching hashtag or keyword", lambda p: not self._wanted(p))
         newest = max((p.created_at for p in posts), default=None)
         position = newest.isoformat().replace("+00:00", "Z") if newest else cursor.position
         next_cursor = Cursor(position=position, etag=resp.etag, last_modified=resp.last_modified)
-        return FetchResult(posts=self.exclusions.filter(posts), cursor=next_cursor, requests=1)
+        kept = skips.screen(posts, self.exclusions)
+        return FetchResult(posts=kept, cursor=next_cursor, requests=1, skipped=skips.result())
 
-    def _filter(self, posts: list[Post]) -> list[Post]:
+    def namespace(self) -> str:
+        """What generic feed keys are prefixed with: the source's name (migration 0007 moved old keys)."""
+        if self.platform is not Platform.FEED:
+            return ""
+        return self.ctx.source_name or self.settings.name or self.settings.kind
+
+    def _wanted(self, p: Post) -> bool:
+        """A generic feed's entry passes its optional hashtag / keyword filters."""
         params = self.settings.params
         by_tags = bool(params.get("filter_hashtags"))
         by_words = bool(params.get("filter_keywords")) and bool(self.settings.keywords)
         if not by_tags and not by_words:
-            return posts
+            return True
         words = [
             re.compile(rf"(?<!\w){re.escape(k.strip())}(?!\w)", re.IGNORECASE)
             for k in self.settings.keywords
             if k.strip()
         ]
-        out = []
-        for p in posts:
-            hay = f"{p.title}\n{p.text}"
-            if (by_tags and _matches(p, self.ctx.hashtags, self.settings.match)) or (
-                by_words and any(w.search(hay) for w in words)
-            ):
-                out.append(p)
-        return out
+        hay = f"{p.title}\n{p.text}"
+        return (by_tags and _matches(p, self.ctx.hashtags, self.settings.match)) or (
+            by_words and any(w.search(hay) for w in words)
+        )
 
     def close(self) -> None:
         self.http.close()

@@ -10,6 +10,19 @@ organiser can read.
 
 The limits live in `BoundedAdapter`, a requests transport adapter, so that
 sessions we do not own (tweepy's) get the same guarantees by mounting it.
+
+Destination policy: the adapter also checks every request -- the first and
+each redirect hop, which requests sends through the adapter again -- with
+`check_destination(url, policy)` (sources/destination.py): loopback, private,
+link-local, CGNAT, multicast, unique-local and other non-public addresses and
+ports other than 80/443 are refused unless `server.allow_private_fetch`
+allows them. Its connections are made to the address that was checked (the
+pool's connection classes take it from the adapter, so a second DNS answer is
+never used), while the Host header, TLS SNI and certificate check keep the
+URL's host name. Proxies from the environment are ignored for the same
+reason. Anything else that fetches a URL on the server (a streaming source,
+the media store) calls `check_destination` and connects to
+`Destination.addresses`, or uses this client.
 """
 
 from __future__ import annotations
@@ -17,9 +30,10 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import json
+import logging
 import socket
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
@@ -29,9 +43,21 @@ from urllib.parse import urlsplit
 import requests
 from requests.adapters import HTTPAdapter
 from requests.structures import CaseInsensitiveDict
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+from urllib3.exceptions import NewConnectionError
 
 from aggregator.clock import Clock, system_clock
 from aggregator.sources.base import AuthError, RateLimited, SourceError
+from aggregator.sources.destination import (
+    STRICT,
+    Destination,
+    DestinationRefused,
+    FetchPolicy,
+    check_destination,
+)
+
+log = logging.getLogger("aggregator.http")
 
 MB = 1024 * 1024
 _CHUNK = 64 * 1024
@@ -84,8 +110,14 @@ def display_url(url: str, limit: int = 200) -> str:
     """A URL for messages: no credentials, bounded length."""
     parts = urlsplit(url)
     netloc = parts.hostname or ""
-    if parts.port:
-        netloc += f":{parts.port}"
+    if ":" in netloc:
+        netloc = f"[{netloc}]"  # IPv6
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    if port:
+        netloc += f":{port}"
     shown = f"{parts.scheme}://{netloc}{parts.path}"
     if parts.query:
         shown += "?" + parts.query
@@ -171,12 +203,63 @@ def read_body(resp: requests.Response, budget: _Budget, url: str) -> bytes:
     return b"".join(chunks)
 
 
+# --- pinned connections ------------------------------------------------------------------------
+
+# The destination the adapter checked for the request in flight; its connections connect there.
+_pinned: contextvars.ContextVar[Destination | None] = contextvars.ContextVar("aggregator_http_pin", default=None)
+
+
+class _Unchecked(OSError):
+    """A connection was about to open without a checked destination (a bug, refused all the same)."""
+
+
+def _pinned_addresses(conn: HTTPConnection) -> tuple[str, ...]:
+    pin = _pinned.get()
+    host = conn.host.strip("[]").rstrip(".").lower()
+    if pin is None or pin.host != host or pin.port != conn.port:
+        raise _Unchecked(f"refused: no checked destination for {host}:{conn.port}")
+    return pin.addresses
+
+
+def _connect_pinned(conn: HTTPConnection, connect: Callable[[], socket.socket]) -> socket.socket:
+    """Connect to the checked addresses in turn (a refused one moves on); Host, SNI, cert keep the name."""
+    addresses = _pinned_addresses(conn)
+    for i, address in enumerate(addresses):
+        conn._dns_host = address
+        try:
+            return connect()
+        except NewConnectionError:
+            if i == len(addresses) - 1:
+                raise
+    raise _Unchecked("refused: no address")  # unreachable: check_destination returns at least one
+
+
+class _PinnedHTTPConnection(HTTPConnection):
+    def _new_conn(self) -> socket.socket:
+        return _connect_pinned(self, super()._new_conn)
+
+
+class _PinnedHTTPSConnection(HTTPSConnection):
+    def _new_conn(self) -> socket.socket:
+        return _connect_pinned(self, super()._new_conn)
+
+
+class _PinnedHTTPPool(HTTPConnectionPool):
+    ConnectionCls = _PinnedHTTPConnection
+
+
+class _PinnedHTTPSPool(HTTPSConnectionPool):
+    ConnectionCls = _PinnedHTTPSConnection
+
+
 class BoundedAdapter(HTTPAdapter):
     """A transport adapter that enforces HttpLimits and reads the body eagerly.
 
     `rewrite_from`/`rewrite_to` redirect one origin to another (tweepy's fixed
     api.twitter.com to a configured base URL). The returned Response has its
     content loaded, so callers that do not stream (tweepy) still get the caps.
+    Every request (each redirect hop comes through here again) is checked
+    against `policy` and connects to the checked address.
     """
 
     def __init__(
@@ -185,11 +268,17 @@ class BoundedAdapter(HTTPAdapter):
         *,
         rewrite_from: str | None = None,
         rewrite_to: str | None = None,
+        policy: FetchPolicy | None = None,
     ) -> None:
         super().__init__(max_retries=0)
         self.limits = limits or HttpLimits()
         self.rewrite_from = rewrite_from.rstrip("/") if rewrite_from else None
         self.rewrite_to = rewrite_to.rstrip("/") if rewrite_to else None
+        self.policy = policy or STRICT
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = {"http": _PinnedHTTPPool, "https": _PinnedHTTPSPool}
 
     def send(
         self,
@@ -212,9 +301,16 @@ class BoundedAdapter(HTTPAdapter):
         remaining = budget.remaining()
         if remaining <= 0:
             raise _timed_out(limits, url)
-        timeouts = (min(limits.connect_timeout, remaining), min(limits.read_timeout, remaining))
         try:
-            resp = super().send(request, stream=True, timeout=timeouts, verify=verify, cert=cert, proxies=proxies)
+            destination = check_destination(url, self.policy)
+        except DestinationRefused as exc:
+            log.warning("fetch.refused %s", exc)
+            raise
+        timeouts = (min(limits.connect_timeout, remaining), min(limits.read_timeout, remaining))
+        pin = _pinned.set(destination)
+        try:
+            # No proxies: the connection must go to the address that was checked.
+            resp = super().send(request, stream=True, timeout=timeouts, verify=verify, cert=cert, proxies=None)
         except requests.exceptions.Timeout:
             raise _timed_out(limits, url) from None
         except requests.exceptions.SSLError as exc:
@@ -225,6 +321,8 @@ class BoundedAdapter(HTTPAdapter):
             raise SourceError(f"cannot connect to {display_url(url)}: {_short(exc)}") from None
         except requests.exceptions.RequestException as exc:
             raise SourceError(f"request to {display_url(url)} failed: {_short(exc)}") from None
+        finally:
+            _pinned.reset(pin)
         body = read_body(resp, budget, url)
         resp._content = body
         resp._content_consumed = True  # type: ignore[attr-defined]
@@ -351,7 +449,7 @@ class HttpResponse:
 
 
 def check_status(resp: HttpResponse, now: datetime) -> HttpResponse:
-    """Raise the matching SourceError for anything but 2xx/304."""
+    """Raise the matching SourceError for anything but 2xx/304 (429, and 503 with Retry-After: RateLimited)."""
     status = resp.status
     if 200 <= status < 300 or status == 304:
         return resp
@@ -359,13 +457,20 @@ def check_status(resp: HttpResponse, now: datetime) -> HttpResponse:
     if status == 429:
         reset = rate_limit_reset(resp.headers, now)
         raise RateLimited(f"rate limited by {where} until {reset.isoformat(timespec='seconds')}", reset)
+    if status == 503 and resp.headers.get("retry-after"):
+        # Unavailable with a Retry-After (RFC 9110 §10.2.3): wait as long as asked, like a 429.
+        reset = rate_limit_reset({"retry-after": resp.headers["retry-after"]}, now)
+        raise RateLimited(f"HTTP 503 from {where}: unavailable until {reset.isoformat(timespec='seconds')}", reset)
     if status in (401, 403):
         raise AuthError(f"HTTP {status} from {where}")
     raise SourceError(f"HTTP {status} from {where}")
 
 
 class HttpClient:
-    """requests.Session with a BoundedAdapter, our User-Agent and status handling."""
+    """requests.Session with a BoundedAdapter, our User-Agent and status handling.
+
+    `policy` says which non-public destinations it may reach (default: none).
+    """
 
     def __init__(
         self,
@@ -373,6 +478,7 @@ class HttpClient:
         *,
         limits: HttpLimits | None = None,
         clock: Clock = system_clock,
+        policy: FetchPolicy | None = None,
     ) -> None:
         self.limits = limits or HttpLimits()
         self.clock = clock
@@ -380,7 +486,7 @@ class HttpClient:
         self.session = requests.Session()
         self.session.max_redirects = _MAX_REDIRECTS
         self.session.headers["User-Agent"] = user_agent
-        adapter = BoundedAdapter(self.limits)
+        adapter = BoundedAdapter(self.limits, policy=policy)
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
 

@@ -17,6 +17,7 @@ import logging
 import re
 from collections.abc import Mapping, Sequence
 from datetime import datetime
+from html import escape
 from typing import Any
 from urllib.parse import parse_qs, quote, urlsplit
 
@@ -24,6 +25,7 @@ from aggregator.pipeline.sanitise import clean_html, html_to_text
 from aggregator.sources.base import AuthError, SourceContext, SourceError
 from aggregator.sources.common import (
     Exclusions,
+    Skips,
     arr,
     clamp_time,
     dedupe,
@@ -94,6 +96,23 @@ def parse_link_header(value: str) -> dict[str, str]:
 def _link_param(url: str, name: str) -> str | None:
     values = parse_qs(urlsplit(url).query).get(name)
     return values[0] if values else None
+
+
+_INVISIBLE = re.compile(r'<span class="invisible">[^<]*</span>')
+_ELLIPSIS = re.compile(r'<span class="ellipsis">([^<]*)</span>')
+
+
+def shorten_links(content: str) -> str:
+    """Links as Mastodon shows them: the `invisible` parts dropped, the `ellipsis` part ending in "…".
+
+    (The sanitiser drops class attributes, so this must happen before it.)
+    """
+    return _ELLIPSIS.sub(lambda m: m.group(1) + "\u2026", _INVISIBLE.sub("", content))
+
+
+def poll_options(status: Mapping[str, Any]) -> list[str]:
+    """A poll's option titles, in order (a poll is shown as its options)."""
+    return [t for t in (text_of(obj(o).get("title")).strip() for o in arr(obj(status.get("poll")).get("options"))) if t]
 
 
 def _outbound_links(content: str) -> tuple[str, ...]:
@@ -179,8 +198,12 @@ def status_to_post(status: Mapping[str, Any], now: datetime, base_url: str, *, d
                 spoiler_text=original.spoiler_text,
             )
     content = text_of(status.get("content"))
-    html = clean_html(content)
-    text = html_to_text(content)
+    html = clean_html(shorten_links(content))
+    text = html_to_text(content)  # full URLs: search and cross-post matching see the whole address
+    options = poll_options(status)
+    if options:
+        html += "<p>" + "<br>".join(f"\u25ef {escape(o)}" for o in options) + "</p>"
+        text = (text + "\n\n" if text else "") + "\n".join(f"\u25ef {o}" for o in options)
     media_items = [m for m in (_media(obj(a)) for a in arr(status.get("media_attachments"))) if m]
     links = list(_outbound_links(content))
     card_url = opt_str(obj(status.get("card")).get("url"))
@@ -228,7 +251,10 @@ class MastodonCollector:
             raise SourceError("a Mastodon source needs at least one hashtag")
         self.tags = tags
         self.http = HttpClient(
-            ctx.user_agent, limits=limits or HttpLimits.from_params(self.settings.params), clock=ctx.clock
+            ctx.user_agent,
+            limits=limits or HttpLimits.from_params(self.settings.params),
+            clock=ctx.clock,
+            policy=ctx.fetch_policy,
         )
         self.instance = _domain(self.settings.base_url)
         self.url = f"{self.settings.base_url}/api/v1/timelines/tag/{quote(tags[0].lower(), safe='')}"
@@ -283,9 +309,11 @@ class MastodonCollector:
             posts += got
             requests_made += n
             positions["@" + acct] = acct_newest
-        kept = self.exclusions.filter(posts)
+        skips = Skips()
+        kept = skips.screen(posts, self.exclusions)
         position = _encode_positions(positions) if self.settings.accounts else positions.get("tag")
-        return FetchResult(posts=kept, cursor=Cursor(position=position), requests=requests_made)
+        return FetchResult(posts=kept, cursor=Cursor(position=position), requests=requests_made,
+                           skipped=skips.result())
 
     def _fetch_account(self, acct: str, min_id: str | None, now: datetime) -> tuple[list[Post], str | None, int]:
         """A followed account's own statuses (and boosts) during the event, hashtag or not."""

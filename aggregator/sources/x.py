@@ -2,17 +2,27 @@
 
 tweepy's host is fixed (https://api.twitter.com), so a BoundedAdapter is
 mounted on `client.session` for that origin: it rewrites requests to the
-configured base URL and applies our timeouts, deadline and body cap. tweepy
+configured base URL and applies our timeouts, deadline, body cap and
+destination policy; every other URL on that session (a redirect elsewhere)
+goes through a BoundedAdapter with the same policy too. tweepy
 never sleeps (wait_on_rate_limit=False); a 429 becomes RateLimited at
 `x-rate-limit-reset`.
 
 Cursor: `position` is the newest tweet id seen (sent as `since_id`). Pages
-(`next_token`) go from newest to older and are bounded per run.
+(`next_token`) go from newest to older and are bounded per run (`max_pages`).
+When a run ends with pages left (a first poll, a backlog), the cursor keeps
+the paging state instead: `{"since": ..., "start": ..., "next": token,
+"newest": id}` as JSON. The next run resumes that same query at the token;
+only when the backlog is drained does `since_id` move to the newest id
+reached, so no page is ever skipped.
 """
 
 from __future__ import annotations
 
+import json
+import logging
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -23,6 +33,7 @@ from aggregator.pipeline.sanitise import Span, text_to_html
 from aggregator.sources.base import AuthError, RateLimited, SourceContext, SourceError
 from aggregator.sources.common import (
     Exclusions,
+    Skips,
     arr,
     clamp_time,
     dedupe,
@@ -58,6 +69,36 @@ TWEET_FIELDS = ["created_at", "entities", "attachments", "referenced_tweets", "l
 USER_FIELDS = ["name", "username", "profile_image_url"]
 MEDIA_FIELDS = ["url", "preview_image_url", "type", "variants", "alt_text", "width", "height"]
 SEARCH_WINDOW = timedelta(days=7)
+log = logging.getLogger("aggregator.sources.x")
+
+
+@dataclass(frozen=True, slots=True)
+class Paging:
+    """Where a search stands: settled at `since`, or part-way through a backlog."""
+
+    since: str | None  # since_id of the query (the newest id stored before this backlog)
+    start: str | None = None  # start_time of the query, for a first poll without since_id
+    next: str | None = None  # next_token to resume with; None: nothing left to drain
+    newest: str | None = None  # newest id reached so far; becomes `since` once drained
+
+    @classmethod
+    def from_cursor(cls, position: str | None) -> Paging:
+        if position and position.startswith("{"):
+            try:
+                raw = json.loads(position)
+            except ValueError:
+                return cls(None)
+            if isinstance(raw, dict):
+                return cls(opt_str(raw.get("since")), opt_str(raw.get("start")), opt_str(raw.get("next")),
+                           opt_str(raw.get("newest")))
+            return cls(None)
+        return cls(position or None)
+
+    def position(self) -> str | None:
+        if self.next is None:
+            return self.newest or self.since
+        return json.dumps({"since": self.since, "start": self.start, "next": self.next, "newest": self.newest},
+                          separators=(",", ":"))
 
 
 def _quote_term(term: str) -> str:
@@ -180,7 +221,7 @@ def render_text(
     return stripped, text_to_html(stripped, spans), dedupe(links)
 
 
-def _media(item: Mapping[str, Any]) -> Media | None:
+def _media(item: Mapping[str, Any], page_url: str = "") -> Media | None:
     kind = text_of(item.get("type"))
     width, height = opt_int(item.get("width")), opt_int(item.get("height"))
     alt = text_of(item.get("alt_text"))
@@ -202,7 +243,8 @@ def _media(item: Mapping[str, Any]) -> Media | None:
         mp4.sort(key=lambda v: opt_int(v.get("bit_rate")) or 0, reverse=True)
         any_url = mp4[0]["url"] if mp4 else next((v["url"] for v in variants if opt_str(v.get("url"))), None)
         preview = opt_str(item.get("preview_image_url"))
-        url = any_url or preview
+        # Without variants the preview is only a poster: "play" opens the tweet, never the still.
+        url = any_url or (page_url if preview else None)
         if not url:
             return None
         return Media(MediaKind.VIDEO, url, thumbnail_url=preview, alt_text=alt, width=width, height=height)
@@ -233,9 +275,14 @@ class XCollector:
         self.limits = limits or HttpLimits.from_params(self.settings.params)
         self.client = tweepy.Client(bearer_token=token, wait_on_rate_limit=False, return_type=dict)
         self.client.user_agent = ctx.user_agent
-        adapter = BoundedAdapter(self.limits, rewrite_from=TWITTER_ORIGIN, rewrite_to=self.settings.base_url)
+        adapter = BoundedAdapter(
+            self.limits, rewrite_from=TWITTER_ORIGIN, rewrite_to=self.settings.base_url, policy=ctx.fetch_policy
+        )
         session: requests.Session = self.client.session
         session.max_redirects = 5
+        guard = BoundedAdapter(self.limits, policy=ctx.fetch_policy)  # redirects off the origin
+        session.mount("http://", guard)
+        session.mount("https://", guard)
         session.mount(TWITTER_ORIGIN, adapter)
         session.hooks["response"].append(_sanitise_reset_header)
         self.query = build_query(
@@ -294,6 +341,10 @@ class XCollector:
             detail = "; ".join(exc.api_messages) or "the token's access level does not allow recent search"
             raise AuthError(f"X refused the request (HTTP 403): {detail}") from None
         except tweepy.TwitterServerError as exc:
+            if exc.response.status_code == 503 and exc.response.headers.get("retry-after"):
+                reset = rate_limit_reset({"retry-after": exc.response.headers["retry-after"]}, self.ctx.clock())
+                until = reset.isoformat(timespec="seconds")
+                raise RateLimited(f"X unavailable (HTTP 503) until {until}", reset) from None
             raise SourceError(f"HTTP {exc.response.status_code} from {url}") from None
         except tweepy.HTTPException as exc:
             detail = "; ".join(exc.api_messages)
@@ -309,20 +360,29 @@ class XCollector:
 
     def fetch(self, cursor: Cursor) -> FetchResult:
         now = self.ctx.clock()
+        state = Paging.from_cursor(cursor.position)
         params: dict[str, Any] = {}
-        if cursor.position:
-            params["since_id"] = cursor.position
+        if state.since:
+            params["since_id"] = state.since
+        elif state.start:
+            params["start_time"] = parse_time(state.start)
         elif self.ctx.event_start is not None:
             start = max(self.ctx.event_start, now - SEARCH_WINDOW + timedelta(minutes=1))
             if start < now - timedelta(seconds=30):
                 params["start_time"] = start
+        start_text = params["start_time"].strftime("%Y-%m-%dT%H:%M:%SZ") if "start_time" in params else None
+        if state.next:
+            params["next_token"] = state.next
         posts: list[Post] = []
-        newest = cursor.position
+        skips = Skips()
+        newest = state.newest
+        token: str | None = None
         requests_made = 0
         for _ in range(self.max_pages):
             payload = self._search(**params)
             requests_made += 1
-            page = parse_search(payload, now)
+            page, authorless = parse_search_counted(payload, now)
+            skips.add("no author in the payload", authorless)
             for p in page:
                 if id_newer(p.external_id, newest):
                     newest = p.external_id
@@ -331,11 +391,21 @@ class XCollector:
                 newest = meta_newest
             posts.extend(page)
             token = opt_str(obj(payload.get("meta")).get("next_token"))
-            if not token or not page:
+            if not token or not (page or authorless):
+                token = None
                 break
             params["next_token"] = token
-        kept = self.exclusions.filter(posts)
-        return FetchResult(posts=kept, cursor=Cursor(position=newest), requests=requests_made)
+        after = Paging(state.since, start_text if not state.since else None, token, newest)
+        if token:
+            log.info(
+                "x.backlog_draining source=%s fetched=%d pages=%d since_id=%s: older pages remain, resuming next run",
+                self.settings.name or "x", len(posts), requests_made, state.since or start_text or "-",
+            )
+        elif state.next:
+            log.info("x.backlog_drained source=%s newest_id=%s", self.settings.name or "x", newest)
+        kept = skips.screen(posts, self.exclusions)
+        return FetchResult(posts=kept, cursor=Cursor(position=after.position()), requests=requests_made,
+                           skipped=skips.result())
 
     def close(self) -> None:
         self.client.session.close()
@@ -425,7 +495,7 @@ def tweet_to_post(
     media_list: list[Media] = []
     for key in keys:
         item = inc.media.get(key)
-        m = _media(item) if item else None
+        m = _media(item, url) if item else None
         if m is not None:
             media_list.append(m)
     quoted = refs.get("quoted")
@@ -462,10 +532,20 @@ def tweet_to_post(
 
 def parse_search(payload: Mapping[str, Any], now: datetime) -> list[Post]:
     """Posts of one search page (tweepy return_type=dict payload == the API's JSON)."""
+    return parse_search_counted(payload, now)[0]
+
+
+def parse_search_counted(payload: Mapping[str, Any], now: datetime) -> tuple[list[Post], int]:
+    """Posts of one search page, and how many tweets were left out for having no author."""
     inc = _Includes(payload)
     out: list[Post] = []
+    authorless = 0
     for tweet in arr(payload.get("data")):
+        author_id = text_of(obj(tweet).get("author_id"))
+        if not author_id:
+            authorless += 1  # nobody to show or moderate by: not a card
+            continue
         post = tweet_to_post(obj(tweet), inc, now)
         if post is not None:
             out.append(post)
-    return out
+    return out, authorless

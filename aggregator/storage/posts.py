@@ -43,7 +43,12 @@ def insert_for(conn: Connection) -> Any:
     return postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
 
 
-def upsert_author(conn: Connection, author: Author, now: datetime) -> int:
+def upsert_author(conn: Connection, author: Author, seen_at: datetime) -> int:
+    """The author's row id; the profile (name, avatar...) is replaced only by one from a newer post.
+
+    `seen_at` is the time of the post the profile came from (stored as authors.updated_at): a
+    collector delivering an old post late must not roll back a renamed account or a new avatar.
+    """
     values = {
         "platform": author.platform.value,
         "external_id": author.external_id,
@@ -52,14 +57,22 @@ def upsert_author(conn: Connection, author: Author, now: datetime) -> int:
         "avatar_url": author.avatar_url,
         "profile_url": author.profile_url,
         "bot": author.bot,
-        "updated_at": now,
+        "updated_at": seen_at,
     }
     stmt = insert_for(conn)(authors).values(**values)
     stmt = stmt.on_conflict_do_update(
         index_elements=["platform", "external_id"],
         set_={k: stmt.excluded[k] for k in ("handle", "name", "avatar_url", "profile_url", "bot", "updated_at")},
+        where=authors.c.updated_at <= stmt.excluded.updated_at,
     ).returning(authors.c.id)
-    return int(conn.execute(stmt).scalar_one())
+    found = conn.execute(stmt).scalar_one_or_none()
+    if found is None:  # a newer profile is stored: keep it
+        found = conn.execute(
+            select(authors.c.id).where(
+                authors.c.platform == author.platform.value, authors.c.external_id == author.external_id
+            )
+        ).scalar_one()
+    return int(found)
 
 
 def _existing(conn: Connection, event_id: int, keys: Sequence[PostKey]) -> dict[PostKey, Any]:
@@ -151,6 +164,7 @@ class _Batch:
     live_events: int = 0
     recounted: set[int] = field(default_factory=set)  # approved cards whose repost count grew
     authors: dict[tuple[str, str], int] = field(default_factory=dict)  # upserted once per batch
+    author_seen: dict[tuple[str, str], datetime] = field(default_factory=dict)  # newest post's time per author
     decisions: list[dict[str, Any]] = field(default_factory=list)  # written together at the end
     approvals: list[tuple[str, int | None]] = field(default_factory=list)  # live rows, in order
     faces: dict[int, int] = field(default_factory=dict)  # folded post id -> the post it is folded into
@@ -253,8 +267,9 @@ def _insert(
     status = Status.DUPLICATE if canonical_id is not None else item.decision.status
     author_key = (post.author.platform.value, post.author.external_id)
     author_id = state.authors.get(author_key)
-    if author_id is None:
-        author_id = state.authors[author_key] = upsert_author(conn, post.author, state.now)
+    if author_id is None or post.created_at > state.author_seen[author_key]:
+        author_id = state.authors[author_key] = upsert_author(conn, post.author, min(post.created_at, state.now))
+        state.author_seen[author_key] = post.created_at
     stmt = (
         insert_for(conn)(posts)
         .values(

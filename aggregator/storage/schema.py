@@ -137,7 +137,7 @@ authors = Table(
     Column("avatar_url", Text),
     Column("profile_url", Text),
     Column("bot", Boolean, nullable=False, default=False),
-    Column("updated_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),  # time of the post the profile came from (newest wins)
     UniqueConstraint("platform", "external_id"),
 )
 

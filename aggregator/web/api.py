@@ -70,7 +70,8 @@ class MediaOut(BaseModel):
 class PostOut(BaseModel):
     id: int
     platform: str
-    url: str = Field(description="The post on its platform")
+    url: str | None = Field(description="The post on its platform; null when it has no web address (a feed entry "
+                                        "without a link)")
     permalink: str = Field(description="The post on this site")
     author: AuthorOut
     created_at: datetime
@@ -153,7 +154,7 @@ def _media(m: Media, base: str) -> MediaOut:
 def post_out(p: StoredPost, slug: str, base: str) -> PostOut:
     a = p.author
     return PostOut(
-        id=p.id, platform=p.platform.value, url=p.url, permalink=f"{base}/e/{slug}/p/{p.id}",
+        id=p.id, platform=p.platform.value, url=p.url or None, permalink=f"{base}/e/{slug}/p/{p.id}",
         author=AuthorOut(platform=a.platform.value, handle=a.handle, name=a.name,
                          avatar_url=_absolute(base, a.avatar_url), profile_url=a.profile_url),
         created_at=p.created_at, kind=p.kind.value, title=p.title, text=p.text, html=p.html, language=p.language,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -77,6 +77,20 @@ def local(value: datetime, tz: str, fmt: str = "%H:%M") -> str:
     return value.astimezone(ZoneInfo(tz)).strftime(fmt)
 
 
+def event_days(event: EventRecord) -> tuple[date, date]:
+    """The event's first and last day, in its own time zone."""
+    tz = ZoneInfo(event.timezone)
+    return event.starts_at.astimezone(tz).date(), event.ends_at.astimezone(tz).date()
+
+
+def stamp(value: datetime, tz: str, days: tuple[date, date] | None) -> str:
+    """The time of day for a post of the event's day(s); the date too for any other day."""
+    here = value.astimezone(ZoneInfo(tz))
+    if days is not None and days[0] <= here.date() <= days[1]:
+        return here.strftime("%H:%M")
+    return f"{here.day} {here.strftime('%b %Y, %H:%M')}"
+
+
 def qr_svg(url: str, label: str = "QR code") -> Markup:
     """An inline SVG QR code made here (segno); its only text, the title, is escaped by segno."""
     code = segno.make(url or "about:blank", error="m")
@@ -100,7 +114,7 @@ def prepare(env: Environment) -> Environment:
     if env.globals.get("_public_ready"):
         return env
     env.filters.update(
-        ago=ago, iso=iso, local=local, safe_media=safe_media_url, platform_name=platform_name,
+        ago=ago, iso=iso, local=local, stamp=stamp, safe_media=safe_media_url, platform_name=platform_name,
         markdown=render_markdown, video_embed=video_embed,
     )
     env.globals.update(_public_ready=True, MediaKind=MediaKind)
@@ -117,6 +131,7 @@ class CardContext:
     variant: str = "wall"  # wall / timeline / story / embed / permalink
     show_media: bool = True
     link_target: str = ""  # "_blank" inside embeds
+    days: tuple[date, date] | None = None  # the event's days: posts from other days show their date
 
 
 def card_vars(post: StoredPost, ctx: CardContext) -> dict[str, Any]:

@@ -323,7 +323,7 @@ def _timeline_context(request: Request, event: EventRecord, embed: bool) -> dict
     start, end = cards.day_bounds(event)
     chart = posts_per_hour(storage.approved_times(event.id, start, end), programme, start, end, event.timezone)
     card = cards.CardContext(event.slug, event.timezone, now, "embed" if embed else "timeline", True,
-                             "_blank" if embed else "")
+                             "_blank" if embed else "", cards.event_days(event))
     base = f"/e/{event.slug}/embed/timeline" if embed else f"/e/{event.slug}/timeline"
     return {
         "event": event, "filters": f, "page": page, "groups": group_by_session(chronological, programme,
@@ -352,7 +352,7 @@ def _gallery(request: Request, slug: str, kind: PostKind) -> HTMLResponse:
     page = _storage(request).posts(event.id, PostQuery(
         kinds=(kind,), before=_cursor(qp.get("before")), after=_cursor(qp.get("after")), limit=GALLERY_PAGE))
     return _page(request, "timeline/gallery.html", {
-        "event": event, "page": page, "kind": kind.value, "now": _now(request),
+        "event": event, "page": page, "kind": kind.value, "now": _now(request), "days": cards.event_days(event),
         "title": "Photos" if kind is PostKind.PHOTO else "Videos",
     })
 
@@ -380,7 +380,8 @@ def permalink(request: Request, slug: str, post_id: int) -> HTMLResponse:
     return _curator_page(request, "post/permalink.html", {
         "event": event, "post": post, "now": _now(request), "curator": curator,
         "story_sections": story_sections,
-        "card": cards.CardContext(event.slug, event.timezone, _now(request), "permalink"),
+        "card": cards.CardContext(event.slug, event.timezone, _now(request), "permalink",
+                                  days=cards.event_days(event)),
     })
 
 
@@ -422,7 +423,7 @@ def story_context(storage: Storage, event: EventRecord, story: StoryRecord, now:
     found = storage.posts_by_ids(event.id, ids)
     visible = {i: p for i, p in found.items() if p.status is Status.APPROVED}
     card = cards.CardContext(event.slug, event.timezone, now, "embed" if embed else "story", True,
-                             "_blank" if embed else "")
+                             "_blank" if embed else "", cards.event_days(event))
     return {"event": event, "story": story, "sections": story_sections(story), "posts": visible, "card": card,
             "now": now, "embed": embed}
 

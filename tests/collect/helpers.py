@@ -25,6 +25,8 @@ SECRETS = {
     "SKY_PASSWORD": "sandbox-app-password",
 }
 YOUTUBE_CHANNEL = "UCjointImprovementTeam01"
+# The sandbox is on loopback (a random port): allowed explicitly, as a deployment would an intranet feed.
+ALLOW_SANDBOX = {"hosts": ["127.0.0.1", "::1", "localhost"], "any_port": True}
 
 
 def sources(sb: Sandbox, timeout: float = 5.0) -> list[dict[str, Any]]:
@@ -44,7 +46,7 @@ def sources(sb: Sandbox, timeout: float = 5.0) -> list[dict[str, Any]]:
 
 def settings_for(sb: Sandbox, start: datetime, database_url: str, **moderation: Any) -> Settings:
     return Settings.model_validate({
-        "server": {"database_url": database_url},
+        "server": {"database_url": database_url, "allow_private_fetch": ALLOW_SANDBOX},
         "events": [{
             "slug": SLUG,
             "title": "Sandbox day",

@@ -54,7 +54,8 @@ def stored_scenario_ids(sb: Sandbox, storage: Storage) -> list[str]:
     out = []
     for pid in sb.status()["released"]:
         ids = {v for v in sb.ids(pid).values() if isinstance(v, str)}
-        out += [pid for _, ext in keys if ext in ids]
+        # generic feed keys are namespaced by the source: "<source name>|<entry id>"
+        out += [pid for platform, ext in keys if (ext.split("|", 1)[-1] if platform == "feed" else ext) in ids]
     return out
 
 
@@ -248,7 +249,14 @@ def test_cli_collect_and_sources_report_per_source(tmp_path: Path, capsys: pytes
         sb.set_fault("flickr", Fault("status", status=503))
         assert main(["collect", "--once", "--config", str(config)]) == 1  # one source failed
         out = capsys.readouterr().out
-        assert re.search(r"sandbox-day/x: fetched \d+, new \d+", out)
+        report = re.compile(
+            r"^sandbox-day/([\w-]+): fetched (\d+), stored (\d+), folded as duplicates (\d+), updated \d+, "
+            r"already had \d+, tombstoned \d+, skipped (\d+)", re.MULTILINE
+        )
+        lines = {m.group(1): [int(g) for g in m.groups()[1:]] for m in report.finditer(out)}
+        assert set(lines) == {"x", "mastodon-a", "mastodon-b", "bluesky", "youtube", "blog"}, out
+        assert sum(v[2] for v in lines.values()) > 0  # the scenario's cross-posts are reported as folded
+        assert all(v[0] >= v[1] + v[2] + v[3] for v in lines.values())
         assert "sandbox-day/flickr: FAILED: HTTP 503" in out
         assert "6 of 7 sources collected" in out
         assert main(["sources", "--config", str(config)]) == 0

@@ -12,7 +12,7 @@ from aggregator.sandbox import Sandbox, scenario_from_dict
 from aggregator.scheduler import collect_once
 from aggregator.storage import PostQuery
 from aggregator.types import Platform, Status
-from tests.collect.helpers import loaded
+from tests.collect.helpers import ALLOW_SANDBOX, loaded
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 TAG = "dedupday"
@@ -52,7 +52,7 @@ def scenario() -> Any:
 
 def settings(sb: Sandbox, url: str) -> Settings:
     return Settings.model_validate({
-        "server": {"database_url": url},
+        "server": {"database_url": url, "allow_private_fetch": ALLOW_SANDBOX},
         "events": [{
             "slug": "dedup-day", "title": "Dedup day", "timezone": "UTC",
             "start": NOW - timedelta(hours=2), "end": NOW + timedelta(hours=6), "hashtags": [TAG],

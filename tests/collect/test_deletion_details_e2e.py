@@ -19,7 +19,7 @@ from aggregator.storage import PostQuery, Storage
 from aggregator.storage.moderation import Actor
 from aggregator.storage.records import StoredPost
 from aggregator.types import Platform, Status
-from tests.collect.helpers import deployment, loaded
+from tests.collect.helpers import ALLOW_SANDBOX, deployment, loaded
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", StarletteDeprecationWarning)
@@ -54,7 +54,7 @@ def scenario(old_post_minutes: int = 0) -> Any:
 
 def settings(sb: Sandbox, url: str, start: datetime, **moderation: Any) -> Settings:
     return Settings.model_validate({
-        "server": {"database_url": url},
+        "server": {"database_url": url, "allow_private_fetch": ALLOW_SANDBOX},
         "events": [{
             "slug": SLUG, "title": "Delete day", "timezone": "UTC",
             "start": start, "end": NOW + timedelta(hours=48), "hashtags": [TAG],

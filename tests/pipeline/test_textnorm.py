@@ -178,3 +178,10 @@ def test_phrase_matcher_agrees_with_contains_phrase(phrases: list[str], text: st
         assert not hits
     else:
         assert found in hits
+
+
+@pytest.mark.parametrize("text", ["ꮏ", "ꮏasino", "İstanbul ꮏ"])
+def test_normalise_is_idempotent_where_a_fold_exposes_a_mark(text: str) -> None:
+    # Found by Hypothesis: the Cherokee "ꮏ" folds to "ţ", whose cedilla a second pass removes.
+    once = N(text)
+    assert N(once) == once

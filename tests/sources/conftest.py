@@ -11,6 +11,7 @@ import pytest
 from aggregator.clock import FakeClock
 from aggregator.config import SourceSettings
 from aggregator.sources.base import SourceContext
+from aggregator.sources.destination import LOOPBACK
 from tests.sources.server import LocalServer
 
 NOW = datetime(2026, 5, 14, 12, 0, tzinfo=UTC)
@@ -47,4 +48,5 @@ def make_ctx(
         clock=clock or FakeClock(NOW),
         user_agent=UA,
         event_start=event_start,
+        fetch_policy=LOOPBACK,  # the test servers are on loopback: allowed explicitly
     )

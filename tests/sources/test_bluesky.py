@@ -229,3 +229,31 @@ def test_byte_offsets_inside_a_character_are_ignored() -> None:
     assert byte_span_to_chars(text, 5, 9) == (2, 6)
     assert byte_span_to_chars(text, 1, 9) is None  # inside the emoji
     assert byte_span_to_chars(text, 5, 99) is None
+
+
+def test_golden_lexicon_edge_cases(server: LocalServer) -> None:
+    """Embeds as the app.bsky lexicons define them, optional parts left out: two images (one without
+    alt or aspect ratio), an external link without a thumb, quotes of a deleted and a blocked post,
+    a video still processing (no thumbnail), and a self-labelled graphic video."""
+    server.routes[LOGIN] = Reply.file(DATA / "bluesky/session.json", "application/json")
+    server.routes[SEARCH] = [
+        Reply.file(DATA / "bluesky/lexicon_edges.json", "application/json"),
+        Reply.file(DATA / "bluesky/search_empty.json", "application/json"),
+    ]
+    c = collector(server)
+    try:
+        result = c.fetch(Cursor())
+    finally:
+        c.close()
+    check_golden(result.posts, DATA / "bluesky/lexicon_edges.expected.json")
+    by_rkey = {p.external_id.rsplit("/", 1)[1]: p for p in result.posts}
+    assert len(by_rkey) == 6
+    images = by_rkey["3lc0000000001"].media
+    assert [m.kind for m in images] == [MediaKind.PHOTO, MediaKind.PHOTO] and images[0].width == 1600
+    assert by_rkey["3lc0000000002"].links == ("https://conference.example.org/slides/keynote",)
+    for rkey in ("3lc0000000003", "3lc0000000004"):
+        assert [r.kind for r in by_rkey[rkey].relations] == [RelationKind.QUOTE]
+    processing = by_rkey["3lc0000000005"].media[0]
+    assert processing.kind is MediaKind.VIDEO and processing.thumbnail_url is None
+    graphic = by_rkey["3lc0000000006"]
+    assert graphic.sensitive and graphic.media[0].thumbnail_url

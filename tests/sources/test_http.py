@@ -12,6 +12,7 @@ import requests
 
 from aggregator.clock import FakeClock
 from aggregator.sources.base import AuthError, RateLimited, SourceError
+from aggregator.sources.destination import LOOPBACK
 from aggregator.sources.http import MB, BoundedAdapter, HttpClient, HttpLimits, rate_limit_reset
 from tests.sources.conftest import NOW, UA
 from tests.sources.server import LocalServer, Reply
@@ -21,7 +22,7 @@ FAST = HttpLimits(connect_timeout=1.0, read_timeout=1.0, deadline=1.0, max_bytes
 
 @pytest.fixture
 def client() -> Iterator[HttpClient]:
-    with HttpClient(UA, limits=FAST, clock=FakeClock(NOW)) as c:
+    with HttpClient(UA, limits=FAST, clock=FakeClock(NOW), policy=LOOPBACK) as c:
         yield c
 
 
@@ -124,7 +125,7 @@ def _fifty_mb() -> Iterator[bytes]:
 def test_huge_streamed_body_aborts_at_cap_without_holding_it(server: LocalServer) -> None:
     server.routes["/big"] = Reply(200, _fifty_mb)  # no Content-Length: only streaming can catch it
     limits = HttpLimits(connect_timeout=2, read_timeout=5, deadline=10, max_bytes=10 * MB)
-    with HttpClient(UA, limits=limits) as client:
+    with HttpClient(UA, limits=limits, policy=LOOPBACK) as client:
         tracemalloc.start()
         try:
             with pytest.raises(SourceError, match=r"response over 10 MB"):
@@ -138,7 +139,7 @@ def test_huge_streamed_body_aborts_at_cap_without_holding_it(server: LocalServer
 def test_declared_oversize_body_is_refused_before_reading(server: LocalServer) -> None:
     server.routes["/big"] = Reply(200, b"x" * (2 * MB))
     with (
-        HttpClient(UA, limits=HttpLimits(max_bytes=MB)) as client,
+        HttpClient(UA, limits=HttpLimits(max_bytes=MB), policy=LOOPBACK) as client,
         pytest.raises(SourceError, match=r"response over 1 MB"),
     ):
         client.get(server.url + "/big")
@@ -170,7 +171,7 @@ def test_adapter_rewrites_a_fixed_origin_and_caps_foreign_sessions(server: Local
     try:
         session.mount(
             "https://api.example.com",
-            BoundedAdapter(FAST, rewrite_from="https://api.example.com", rewrite_to=server.url),
+            BoundedAdapter(FAST, rewrite_from="https://api.example.com", rewrite_to=server.url, policy=LOOPBACK),
         )
         with session.get("https://api.example.com/2/thing?x=1") as resp:
             assert resp.json() == {"ok": True}
@@ -195,3 +196,24 @@ def test_limits_from_params() -> None:
         HttpLimits.from_params({"timeout": "soon"})
     with pytest.raises(SourceError, match="positive"):
         HttpLimits.from_params({"max_bytes": -1})
+
+
+@pytest.mark.parametrize(
+    ("retry_after", "expected"),
+    [("120", NOW + timedelta(seconds=120)), ("Thu, 14 May 2026 12:30:00 GMT", NOW + timedelta(minutes=30))],
+    ids=["seconds", "http-date"],
+)
+def test_503_with_retry_after_is_rate_limited_like_429(
+    server: LocalServer, client: HttpClient, retry_after: str, expected: datetime
+) -> None:
+    server.routes["/api"] = Reply(503, b"maintenance", {"Retry-After": retry_after})
+    with pytest.raises(RateLimited, match=r"HTTP 503 from http://127\.0\.0\.1:\d+/api: unavailable until") as info:
+        client.get(server.url + "/api")
+    assert info.value.reset_at == expected
+
+
+def test_503_without_retry_after_is_a_plain_source_error(server: LocalServer, client: HttpClient) -> None:
+    server.routes["/api"] = Reply(503, b"down")
+    with pytest.raises(SourceError, match="HTTP 503") as info:
+        client.get(server.url + "/api")
+    assert not isinstance(info.value, RateLimited)

@@ -172,3 +172,19 @@ def test_parse_link_header() -> None:
         "prev": "https://m.example/x?min_id=9",
     }
     assert parse_link_header("garbage") == {}
+
+
+def test_poll_options_and_links_shortened_as_mastodon_shows_them() -> None:
+    from aggregator.sources.mastodon import status_to_post
+
+    status = json.loads((DATA / "mastodon/poll_status.json").read_text(encoding="utf-8"))
+    post = status_to_post(status, NOW, "https://social.example")
+    assert post is not None
+    # The link reads as on Mastodon: no scheme, cut where the ellipsis span ends, with "…".
+    assert ">conference.example.org/program\u2026</a>" in post.html
+    assert 'href="https://conference.example.org/programme/2026/afternoon-workshops-and-open-space"' in post.html
+    # The text keeps the whole address (search and cross-post matching).
+    assert "https://conference.example.org/programme/2026/afternoon-workshops-and-open-space" in post.text
+    # The poll shows its options, escaped.
+    assert "\u25ef Co-design in practice<br>\u25ef Open space &lt;on the lawn&gt;" in post.html
+    assert post.text.endswith("\u25ef Co-design in practice\n\u25ef Open space <on the lawn>")

@@ -202,6 +202,79 @@ def test_wrong_entity_offsets_fall_back_to_search() -> None:
 
 
 def test_future_created_at_is_clamped() -> None:
-    tweet = {"id": "1", "text": "from the future", "created_at": "2099-01-01T00:00:00.000Z"}
+    tweet = {"id": "1", "text": "from the future", "author_id": "9", "created_at": "2099-01-01T00:00:00.000Z"}
     (post,) = parse_search({"data": [tweet]}, NOW)
     assert post.created_at == NOW
+
+
+def test_503_with_retry_after_is_rate_limited(server: LocalServer) -> None:
+    server.routes[SEARCH] = Reply.json('{"title":"Service Unavailable","status":503}', 503, {"Retry-After": "300"})
+    c = collector(server)
+    try:
+        with pytest.raises(RateLimited, match="HTTP 503") as info:
+            c.fetch(Cursor())
+    finally:
+        c.close()
+    assert info.value.reset_at == NOW + timedelta(seconds=300)
+    assert len(server.seen) == 1
+
+
+def test_a_redirect_off_the_api_origin_is_checked_too(server: LocalServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Only the API host is allowed; it redirects to a loopback listener that nothing allows.
+    import dataclasses
+    import ipaddress
+    import socket
+
+    from aggregator.sources import destination
+    from aggregator.sources.destination import DestinationRefused, FetchPolicy
+
+    real = destination.resolve_addresses
+    monkeypatch.setattr(destination, "resolve_addresses", lambda host, port: (
+        [ipaddress.IPv4Address("127.0.0.1")] if host == "x.allowed" else real(host, port)))
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    server.routes[SEARCH] = Reply(302, b"", {"Location": f"http://127.0.0.1:{port}/steal"})
+    base = "http://x.allowed:" + server.url.rsplit(":", 1)[1]
+    ctx = dataclasses.replace(make_ctx("x", base, credentials=TOKEN),
+                              fetch_policy=FetchPolicy.allowing(["x.allowed"], any_port=True))
+    c = XCollector(ctx, limits=HttpLimits(connect_timeout=1, read_timeout=1, deadline=1))
+    try:
+        with pytest.raises(DestinationRefused, match=r"127\.0\.0\.1 is a loopback address"):
+            c.fetch(Cursor())
+        listener.setblocking(False)
+        with pytest.raises(BlockingIOError):
+            listener.accept()  # nothing connected
+    finally:
+        c.close()
+        listener.close()
+    assert len(server.seen) == 1
+
+
+def test_video_without_variants_keeps_preview_as_poster_only() -> None:
+    payload = {
+        "data": [{
+            "id": "1790000000000000001", "text": "Keynote clip", "author_id": "9",
+            "created_at": "2026-05-14T09:00:00.000Z", "attachments": {"media_keys": ["7_1"]},
+        }],
+        "includes": {
+            "users": [{"id": "9", "username": "carol", "name": "Carol"}],
+            "media": [{"media_key": "7_1", "type": "video",
+                       "preview_image_url": "https://pbs.twimg.com/ext_tw_video_thumb/1/pu/img/p.jpg"}],
+        },
+    }
+    (post,) = parse_search(payload, NOW)
+    (video,) = post.media
+    assert video.kind is MediaKind.VIDEO
+    assert video.thumbnail_url == "https://pbs.twimg.com/ext_tw_video_thumb/1/pu/img/p.jpg"
+    assert video.url == "https://x.com/carol/status/1790000000000000001"  # plays on X, not a still
+
+
+def test_tweets_without_an_author_are_skipped_and_counted() -> None:
+    from aggregator.sources.x import parse_search_counted
+
+    payload = {"data": [
+        {"id": "1", "text": "orphan", "created_at": "2026-05-14T09:00:00.000Z"},
+        {"id": "2", "text": "kept", "author_id": "9", "created_at": "2026-05-14T09:00:00.000Z"},
+    ], "includes": {"users": [{"id": "9", "username": "carol", "name": "Carol"}]}}
+    posts, authorless = parse_search_counted(payload, NOW)
+    assert [p.external_id for p in posts] == ["2"] and authorless == 1

@@ -82,3 +82,15 @@ def test_openapi_cors_and_read_only(env: ConsoleEnv) -> None:
     resp = client.get("/api/events", headers={"Origin": "https://evil.example"})
     assert "access-control-allow-origin" not in resp.headers
     assert client.post("/api/events").status_code == 405
+
+
+def test_a_post_without_a_web_address_has_no_url(env: ConsoleEnv) -> None:
+    import dataclasses
+
+    linkless = dataclasses.replace(make_post(1, Platform.FEED), external_id="blog|sha256:0123", url="")
+    env.storage.ingest(env.event_id, None, [approved(linkless), approved(make_post(2))], None)
+    posts = env.client().get(f"/api/events/{SLUG}/posts").json()["posts"]
+    by_platform = {p["platform"]: p for p in posts}
+    assert by_platform["feed"]["url"] is None
+    assert by_platform["feed"]["permalink"].endswith(f"/e/{SLUG}/p/{by_platform['feed']['id']}")
+    assert by_platform["mastodon"]["url"].startswith("https://")

@@ -93,3 +93,49 @@ def test_permalink_and_galleries(env: ConsoleEnv) -> None:
     page = client.get(f"/e/{SLUG}/p/{post.id}")
     assert page.status_code == 200 and "Post number 1" in page.text
     assert client.get(f"/e/{SLUG}/p/999999").status_code == 404
+
+
+def test_posts_from_other_days_show_their_date(env: ConsoleEnv) -> None:
+    # The event is on 23 April 2014 (Europe/London); one post was made the evening before.
+    env.storage.ingest(env.event_id, None, [
+        approved(make_post(1, minutes=-13 * 60)),  # 22 Apr, 20:00 BST
+        approved(make_post(2, minutes=30)),
+    ], None)
+    client = env.client()
+    timeline = client.get(f"/e/{SLUG}/timeline").text
+    times = re.findall(r'class="card__time"[^>]*><time[^>]*>([^<]+)</time>', timeline)
+    assert sorted(times) == ["09:30", "22 Apr 2014, 20:00"]
+    before = next(p for p in env.storage.posts(env.event_id).posts if p.text.startswith("Post number 1 "))
+    permalink = client.get(f"/e/{SLUG}/p/{before.id}").text
+    assert "22 Apr 2014, 20:00</time>" in permalink
+    photos = [approved(make_post(3, minutes=-13 * 60, photos=1))]
+    env.storage.ingest(env.event_id, None, photos, None)
+    assert "· 22 Apr 2014, 20:00</p>" in client.get(f"/e/{SLUG}/photos").text
+
+
+def test_share_counts_are_pluralised(env: ConsoleEnv) -> None:
+    from aggregator.types import Decision, IngestItem, Status
+
+    one, three = make_post(1), make_post(2)
+    boosts = [
+        IngestItem(make_post(100 + i, author=f"fan{i}", text=f"RT {i}"), Decision(Status.APPROVED, "mode:post"),
+                   duplicate_of=(one if i == 0 else three).key, is_repost=True)
+        for i in range(4)
+    ]
+    env.storage.ingest(env.event_id, None, [approved(one), approved(three), *boosts], None)
+    timeline = env.client().get(f"/e/{SLUG}/timeline").text
+    counts = sorted(re.findall(r'class="card__reposts"[^>]*>([^<]+)<', timeline))
+    assert counts == ["1 share", "3 shares"]
+
+
+def test_sensitive_video_posters_are_blurred_like_photos(env: ConsoleEnv) -> None:
+    import dataclasses
+
+    from aggregator.types import Media, MediaKind, PostKind
+
+    video = Media(MediaKind.VIDEO, "https://x.com/carol/status/1", thumbnail_url="https://img.test/poster.jpg")
+    post = dataclasses.replace(make_post(1), media=(video,), kind=PostKind.VIDEO, sensitive=True)
+    env.storage.ingest(env.event_id, None, [approved(post)], None)
+    html = env.client().get(f"/e/{SLUG}/timeline").text
+    poster = re.search(r'<a class="card__video"[^>]*>\s*<img [^>]*>', html)
+    assert poster is not None and 'class="is-sensitive"' in poster.group(0)

@@ -12,6 +12,7 @@ from pathlib import Path
 from aggregator.sandbox.scenario import Scenario, ScenarioError, default_scenario, load_scenario
 from aggregator.sandbox.scenarios.coproduction import coproduction_day, expected_catch_reasons, expected_caught
 
+DEMO_SCENARIO = "coproduction"  # the day `aggregator demo` replays; config/demo.toml is written for it
 SCENARIOS: dict[str, Callable[[], Scenario]] = {
     "default": default_scenario,
     "coproduction": coproduction_day,
@@ -44,6 +45,7 @@ def resolve_scenario(spec: str | Path | None) -> Scenario:
 
 
 __all__ = [
+    "DEMO_SCENARIO",
     "SCENARIOS",
     "coproduction_day",
     "expected_catch_reasons",
