@@ -40,6 +40,7 @@ from aggregator.pipeline import dedup
 from aggregator.pipeline.limits import bound_post
 from aggregator.pipeline.moderate import ModerationContext, author_key, moderate
 from aggregator.pipeline.phash import photo_hash
+from aggregator.pipeline.sanitise import clean_post_urls
 from aggregator.storage import Storage
 from aggregator.types import (
     Cursor,
@@ -157,7 +158,7 @@ class Ingestor:
         platform: Platform | None = None,
         deleted: Sequence[str] = (),
     ) -> IngestReport:
-        posts = self._bounded(posts)
+        posts = [clean_post_urls(p) for p in self._bounded(posts)]  # bounded; only http(s) URLs are stored
         hashes = self._photo_hashes(posts)  # network: outside the lock
         chunks = [posts[i : i + INGEST_CHUNK] for i in range(0, len(posts), INGEST_CHUNK)] or [posts]
         report = IngestReport()

@@ -9,6 +9,10 @@ Three functions, all pure:
   facets converted to characters) into safe HTML by escaping every segment;
   markup is never built by formatting unescaped input.
 - `html_to_text` flattens HTML to plain text for search, dedup and moderation.
+
+And the URL rule: only absolute http(s) URLs (or our own /media/ files) are
+kept in a post's URL fields (`safe_url`, applied to a whole post at ingest by
+`clean_post_urls`), and the web checks again with `safe_url` at output.
 """
 
 from __future__ import annotations
@@ -16,11 +20,13 @@ from __future__ import annotations
 import html as _html
 import re
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from html.parser import HTMLParser
 from typing import Literal
 
 import nh3
+
+from aggregator.types import Author, Media, Post
 
 ALLOWED_TAGS = frozenset({"p", "br", "a", "span", "strong", "em"})
 ALLOWED_ATTRIBUTES: dict[str, set[str]] = {"a": {"href"}}
@@ -49,6 +55,47 @@ def safe_href(url: str) -> str | None:
     if scheme.lower() in ("http", "https") and not rest.startswith("//"):
         return None
     return url
+
+
+def safe_url(url: str | None, *, local_media: bool = True) -> str | None:
+    """`url` if it is an absolute http(s) URL (or, with `local_media`, one of our /media/ paths)
+    with no whitespace or control character anywhere; None for anything else: javascript:,
+    data:, vbscript:, file:, mailto:, any case, any prefix of spaces or control characters."""
+    if not url or any(ord(c) < 0x20 or 0x7F <= ord(c) <= 0x9F or c.isspace() or not c.isprintable() for c in url):
+        return None
+    if local_media and url.startswith("/media/") and not url.startswith("//"):
+        return url
+    scheme, sep, rest = url.partition(":")
+    if sep and scheme.lower() in ("http", "https") and rest.startswith("//") and len(rest) > 2:
+        return url
+    return None
+
+
+def _clean_author(a: Author) -> Author:
+    return replace(a, avatar_url=safe_url(a.avatar_url), profile_url=safe_url(a.profile_url, local_media=False))
+
+
+def _clean_media(m: Media) -> Media | None:
+    url = safe_url(m.url)
+    if url is None:
+        return None
+    return replace(m, url=url, thumbnail_url=safe_url(m.thumbnail_url),
+                   embed_url=safe_url(m.embed_url, local_media=False))
+
+
+def clean_post_urls(post: Post) -> Post:
+    """The post with every URL field http(s) only: a bad permalink becomes "", bad avatar, profile,
+    thumbnail, player and relation URLs become None, media and links with a bad URL are dropped."""
+    media = tuple(m for m in (_clean_media(m) for m in post.media) if m is not None)
+    return replace(
+        post,
+        url=safe_url(post.url, local_media=False) or "",
+        author=_clean_author(post.author),
+        media=media,
+        links=tuple(u for u in post.links if safe_url(u, local_media=False)),
+        relations=tuple(replace(r, url=safe_url(r.url, local_media=False)) for r in post.relations),
+        repost_of=clean_post_urls(post.repost_of) if post.repost_of is not None else None,
+    )
 
 
 def clean_html(html: str) -> str:

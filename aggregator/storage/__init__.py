@@ -27,6 +27,7 @@ from aggregator.storage import moderation as _moderation
 from aggregator.storage import posts as _posts
 from aggregator.storage import search as _search
 from aggregator.storage import stories as _stories
+from aggregator.storage import uploads as _uploads
 from aggregator.storage import users as _users
 from aggregator.storage.engine import StorageError, make_engine
 from aggregator.storage.posts import PostQuery
@@ -270,6 +271,31 @@ class Storage:
         with self.write() as conn:
             _users.update_user(conn, user_id, {"last_login_at": self.clock()})
 
+    def take_login_slot(self, keys: list[tuple[str, int]], since: datetime) -> bool:
+        """Atomically take one sign-in attempt under each (key, limit) counted since `since`; False when full."""
+        with self.write() as conn:
+            return _users.take_login_slot(conn, keys, self.clock(), since)
+
+    def release_login_slot(self, key: str) -> None:
+        with self.write() as conn:
+            _users.release_login_slot(conn, key)
+
+    def clear_login_slots(self, key: str) -> None:
+        with self.write() as conn:
+            _users.clear_login_slots(conn, key)
+
+    def start_session(self, session_id: str, user_id: int, expires_at: datetime) -> None:
+        with self.write() as conn:
+            _users.start_session(conn, session_id, user_id, self.clock(), expires_at)
+
+    def session_user(self, session_id: str) -> int | None:
+        with self.read() as conn:
+            return _users.session_user(conn, session_id, self.clock())
+
+    def end_session(self, session_id: str) -> None:
+        with self.write() as conn:
+            _users.end_session(conn, session_id)
+
     def record_login_failure(self, username: str, address: str) -> None:
         with self.write() as conn:
             _users.record_failure(conn, username, address, self.clock())
@@ -370,6 +396,11 @@ class Storage:
         with self.read() as conn:
             return _search.posts_by_ids(conn, event_id, ids)
 
+    def upload_is_public(self, slug: str, url: str) -> bool:
+        """Whether /media/ file `url` belongs to an approved post or a published story of event `slug`."""
+        with self.read() as conn:
+            return _uploads.is_public(conn, slug, url)
+
     def post_by_key(self, event_id: int, key: PostKey) -> StoredPost | None:
         with self.read() as conn:
             return _search.post_by_key(conn, event_id, key.platform, key.external_id)
@@ -398,9 +429,16 @@ class Storage:
             return found
 
     def update_story(self, story_id: int, *, title: str | None = None, summary: str | None = None,
-                     status: str | None = None) -> None:
+                     status: str | None = None, by: int | None = None) -> None:
+        """Change a story's title, summary or status; `by` (a user id) is recorded as its last editor."""
         with self.write() as conn:
             _stories.update_story(conn, story_id, self.clock(), title=title, summary=summary, status=status)
+            self._edited(conn, story_id, by)
+
+    @staticmethod
+    def _edited(conn: Connection, story_id: int, by: int | None) -> None:
+        if by is not None:
+            _stories.mark_edited(conn, story_id, by)
 
     def delete_story(self, story_id: int) -> None:
         with self.write() as conn:
@@ -408,28 +446,35 @@ class Storage:
 
     def add_story_block(self, story_id: int, kind: str, *, heading: str = "", body: str = "",
                         post_id: int | None = None, media_url: str | None = None,
-                        section_id: int | None = None) -> int:
+                        section_id: int | None = None, by: int | None = None) -> int:
         """Append a block to the story, or to the end of section `section_id`."""
         with self.write() as conn:
-            return _stories.add_block(conn, story_id, kind, self.clock(), heading=heading, body=body,
-                                      post_id=post_id, media_url=media_url, section_id=section_id)
+            block_id = _stories.add_block(conn, story_id, kind, self.clock(), heading=heading, body=body,
+                                          post_id=post_id, media_url=media_url, section_id=section_id)
+            self._edited(conn, story_id, by)
+            return block_id
 
     def update_story_block(self, story_id: int, block_id: int, *, heading: str | None = None,
-                           body: str | None = None) -> None:
+                           body: str | None = None, by: int | None = None) -> None:
         with self.write() as conn:
             _stories.update_block(conn, story_id, block_id, self.clock(), heading=heading, body=body)
+            self._edited(conn, story_id, by)
 
-    def move_story_block(self, story_id: int, block_id: int, delta: int) -> None:
+    def move_story_block(self, story_id: int, block_id: int, delta: int, by: int | None = None) -> None:
         with self.write() as conn:
             _stories.move_block(conn, story_id, block_id, delta, self.clock())
+            self._edited(conn, story_id, by)
 
-    def delete_story_block(self, story_id: int, block_id: int) -> None:
+    def delete_story_block(self, story_id: int, block_id: int, by: int | None = None) -> None:
         with self.write() as conn:
             _stories.delete_block(conn, story_id, block_id, self.clock())
+            self._edited(conn, story_id, by)
 
-    def seed_story(self, story_id: int) -> list[int]:
+    def seed_story(self, story_id: int, by: int | None = None) -> list[int]:
         with self.write() as conn:
-            return _stories.seed_sections(conn, story_id, self.clock())
+            ids = _stories.seed_sections(conn, story_id, self.clock())
+            self._edited(conn, story_id, by)
+            return ids
 
 
 def _short(exc: SQLAlchemyError) -> str:

@@ -273,7 +273,8 @@ stories = Table(
     Column("title", Text, nullable=False),
     Column("summary", Text, nullable=False, default=""),
     Column("status", String(16), nullable=False),
-    Column("author_id", ForeignKey("users.id", ondelete="SET NULL")),
+    Column("author_id", ForeignKey("users.id", ondelete="SET NULL")),  # who created it
+    Column("updated_by", ForeignKey("users.id", ondelete="SET NULL")),  # who changed it last
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
     Column("published_at", UTCDateTime),
@@ -316,6 +317,28 @@ login_failures = Table(
     Column("username", String(64), nullable=False, index=True),
     Column("address", String(64), nullable=False, index=True),
     Column("at", UTCDateTime, nullable=False),
+)
+
+# Sign-in attempts being checked or failed, per "user:<name>" and "addr:<address>" key, in a window
+# that starts at the first attempt. One conditional upsert takes a slot, so concurrent guesses
+# cannot all pass the check (storage/users.py take_login_slot).
+login_throttle = Table(
+    "login_throttle",
+    metadata,
+    Column("key", String(80), primary_key=True),
+    Column("window_start", UTCDateTime, nullable=False),
+    Column("attempts", Integer, nullable=False),
+)
+
+# Console sessions held server-side: the signed cookie names one by its nonce (stored hashed);
+# logging out deletes it, disabling a user or changing a password deletes all of theirs.
+sessions = Table(
+    "sessions",
+    metadata,
+    Column("id", String(64), primary_key=True),  # sha256 hex of the cookie's nonce
+    Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
 )
 
 # The transactional outbox: every change a public screen must see, in commit order.

@@ -59,6 +59,7 @@ class StoryRecord:
     updated_at: datetime
     published_at: datetime | None
     blocks: tuple[StoryBlock, ...] = ()
+    updated_by: int | None = None  # the user who changed it last (author_id: who created it)
 
     @property
     def published(self) -> bool:
@@ -73,7 +74,7 @@ def slugify(title: str) -> str:
 
 def _story(row: Any, blocks: tuple[StoryBlock, ...] = ()) -> StoryRecord:
     return StoryRecord(int(row.id), int(row.event_id), row.slug, row.title, row.summary, row.status, row.author_id,
-                       row.created_at, row.updated_at, row.published_at, blocks)
+                       row.created_at, row.updated_at, row.published_at, blocks, row.updated_by)
 
 
 def _blocks(conn: Connection, story_id: int) -> tuple[StoryBlock, ...]:
@@ -112,7 +113,7 @@ def create_story(conn: Connection, event_id: int, title: str, author_id: int | N
         candidate = f"{base}-{n}"
     return int(conn.execute(stories.insert().values(
         event_id=event_id, slug=candidate, title=title.strip() or "Untitled story", summary=summary,
-        status="draft", author_id=author_id, created_at=now, updated_at=now,
+        status="draft", author_id=author_id, updated_by=author_id, created_at=now, updated_at=now,
     ).returning(stories.c.id)).scalar_one())
 
 
@@ -131,6 +132,10 @@ def update_story(conn: Connection, story_id: int, now: datetime, *, title: str |
         if status == "published" and current is None:
             values["published_at"] = now
     conn.execute(update(stories).where(stories.c.id == story_id).values(**values))
+
+
+def mark_edited(conn: Connection, story_id: int, user_id: int) -> None:
+    conn.execute(update(stories).where(stories.c.id == story_id).values(updated_by=user_id))
 
 
 def delete_story(conn: Connection, story_id: int) -> None:

@@ -6,10 +6,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import case, delete, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
-from aggregator.storage.schema import ROLES, login_failures, users
+from aggregator.storage.schema import ROLES, login_failures, login_throttle, sessions, users
 
 FAILURE_RETENTION_DAYS = 2  # failed sign-ins older than this are pruned when a new one is recorded
 
@@ -82,6 +83,71 @@ def update_user(conn: Connection, user_id: int, values: dict[str, Any]) -> None:
         check_role(values["role"])
     if values:
         conn.execute(update(users).where(users.c.id == user_id).values(**values))
+    if "password_hash" in values or values.get("disabled"):
+        end_sessions(conn, user_id)
+
+
+# ---- server-side sessions ------------------------------------------------------------------------------------
+
+
+def start_session(conn: Connection, session_id: str, user_id: int, now: datetime, expires_at: datetime) -> None:
+    conn.execute(delete(sessions).where(sessions.c.expires_at < now))  # prune the expired as we go
+    conn.execute(sessions.insert().values(id=session_id, user_id=user_id, created_at=now, expires_at=expires_at))
+
+
+def session_user(conn: Connection, session_id: str, now: datetime) -> int | None:
+    """The user id of a live session, or None when it ended (logout, disable, new password) or expired."""
+    value = conn.execute(select(sessions.c.user_id).where(sessions.c.id == session_id,
+                                                          sessions.c.expires_at > now)).scalar()
+    return int(value) if value is not None else None
+
+
+def end_session(conn: Connection, session_id: str) -> None:
+    conn.execute(delete(sessions).where(sessions.c.id == session_id))
+
+
+def end_sessions(conn: Connection, user_id: int) -> None:
+    conn.execute(delete(sessions).where(sessions.c.user_id == user_id))
+
+
+# ---- the sign-in throttle --------------------------------------------------------------------------------------
+
+
+def _take(conn: Connection, key: str, limit: int, now: datetime, since: datetime) -> bool:
+    """One attempt slot under `key`, atomically: a new window when the old one is over, else one more
+    attempt if fewer than `limit` were taken. The upsert's WHERE decides and counts in one statement."""
+    t = login_throttle.c
+    insert = (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(login_throttle)
+    expired = login_throttle.c.window_start < since
+    stmt = insert.values(key=key, window_start=now, attempts=1).on_conflict_do_update(
+        index_elements=[t.key],
+        set_={"window_start": case((expired, now), else_=t.window_start),
+              "attempts": case((expired, 1), else_=t.attempts + 1)},
+        where=or_(expired, t.attempts < limit),
+    ).returning(t.attempts)
+    return conn.execute(stmt).first() is not None
+
+
+def take_login_slot(conn: Connection, keys: list[tuple[str, int]], now: datetime, since: datetime) -> bool:
+    """Take a slot under every (key, limit); False, with nothing taken, when one of them is full."""
+    taken: list[str] = []
+    for key, limit in keys:
+        if not _take(conn, key[:80], limit, now, since):
+            for k in taken:  # same transaction: give back what this attempt took
+                release_login_slot(conn, k)
+            return False
+        taken.append(key)
+    return True
+
+
+def release_login_slot(conn: Connection, key: str) -> None:
+    """A sign-in that succeeded gives its slot back (a venue's many users share one address)."""
+    conn.execute(update(login_throttle).where(login_throttle.c.key == key[:80], login_throttle.c.attempts > 0)
+                 .values(attempts=login_throttle.c.attempts - 1))
+
+
+def clear_login_slots(conn: Connection, key: str) -> None:
+    conn.execute(delete(login_throttle).where(login_throttle.c.key == key[:80]))
 
 
 def record_failure(conn: Connection, username: str, address: str, now: datetime) -> None:

@@ -16,6 +16,7 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from pydantic import BaseModel, Field
 
 from aggregator.config import LoadedConfig
+from aggregator.pipeline.sanitise import safe_url
 from aggregator.storage import EventRecord, PageCursor, PostQuery, Storage, StoredPost
 from aggregator.storage.stories import StoryRecord
 from aggregator.types import Media, Platform, Status
@@ -70,8 +71,8 @@ class MediaOut(BaseModel):
 class PostOut(BaseModel):
     id: int
     platform: str
-    url: str | None = Field(description="The post on its platform; null when it has no web address (a feed entry "
-                                        "without a link)")
+    url: str | None = Field(description="The post on its platform; null when it has no http(s) web address (a feed "
+                                        "entry without a link, or a URL that was not http(s))")
     permalink: str = Field(description="The post on this site")
     author: AuthorOut
     created_at: datetime
@@ -127,7 +128,12 @@ def _base(request: Request) -> str:
 
 
 def _absolute(base: str, url: str | None) -> str | None:
-    return f"{base}{url}" if url and url.startswith("/") and not url.startswith("//") else url
+    """An absolute http(s) URL for the client, or None: our /media/ paths are made absolute, and a
+    URL stored before ingest cleaned URLs (javascript:, data:, file:...) never leaves."""
+    local = safe_url(url)
+    if local is not None and local.startswith("/media/"):
+        local = f"{base}{local}"
+    return safe_url(local, local_media=False)
 
 
 def _event(request: Request, slug: str) -> EventRecord:
@@ -145,21 +151,25 @@ def event_out(e: EventRecord, base: str) -> EventOut:
                            "posts": f"{base}/api/events/{e.slug}/posts"})
 
 
-def _media(m: Media, base: str) -> MediaOut:
-    return MediaOut(kind=m.kind.value, url=_absolute(base, m.url) or m.url,
-                    thumbnail_url=_absolute(base, m.thumbnail_url), alt_text=m.alt_text, embed_url=m.embed_url,
-                    width=m.width, height=m.height)
+def _media(m: Media, base: str) -> MediaOut | None:
+    url = _absolute(base, m.url)
+    if url is None:
+        return None
+    return MediaOut(kind=m.kind.value, url=url, thumbnail_url=_absolute(base, m.thumbnail_url), alt_text=m.alt_text,
+                    embed_url=safe_url(m.embed_url, local_media=False), width=m.width, height=m.height)
 
 
 def post_out(p: StoredPost, slug: str, base: str) -> PostOut:
     a = p.author
     return PostOut(
-        id=p.id, platform=p.platform.value, url=p.url or None, permalink=f"{base}/e/{slug}/p/{p.id}",
+        id=p.id, platform=p.platform.value, url=_absolute(base, p.url), permalink=f"{base}/e/{slug}/p/{p.id}",
         author=AuthorOut(platform=a.platform.value, handle=a.handle, name=a.name,
-                         avatar_url=_absolute(base, a.avatar_url), profile_url=a.profile_url),
+                         avatar_url=_absolute(base, a.avatar_url), profile_url=_absolute(base, a.profile_url)),
         created_at=p.created_at, kind=p.kind.value, title=p.title, text=p.text, html=p.html, language=p.language,
-        hashtags=list(p.hashtags), links=list(p.links), media=[_media(m, base) for m in p.media],
-        repost_count=p.repost_count, pinned=p.pinned, featured=p.featured, also_on=[url for _, url in p.copies],
+        hashtags=list(p.hashtags), links=[u for u in p.links if safe_url(u, local_media=False)],
+        media=[out for out in (_media(m, base) for m in p.media) if out is not None],
+        repost_count=p.repost_count, pinned=p.pinned, featured=p.featured,
+        also_on=[url for _, url in p.copies if safe_url(url, local_media=False)],
     )
 
 
@@ -243,5 +253,6 @@ def get_story(request: Request, slug: str, story: str) -> StoryOut:
         shown = post_out(p, slug, base) if p is not None and p.status is Status.APPROVED else None
         if b.kind == "post" and shown is None:
             continue
-        blocks.append(StoryBlockOut(kind=b.kind, heading=b.heading, body=b.body, media_url=b.media_url, post=shown))
+        blocks.append(StoryBlockOut(kind=b.kind, heading=b.heading, body=b.body, media_url=_absolute(base, b.media_url),
+                                    post=shown))
     return StoryOut(**_story_summary(s, slug, base).model_dump(), blocks=blocks)

@@ -4,15 +4,19 @@
 - Session: a cookie holding {user id, nonce, issued at, password stamp}, signed
   with HMAC-SHA256 under the key in the environment variable that
   `server.secret_key_env` names (a random per-process key when unset). HttpOnly,
-  SameSite=Lax, Secure when the public URL is https. Changing a password or
-  disabling a user ends their sessions; sessions last SESSION_HOURS.
+  SameSite=Lax, Secure when the public URL is https. A signed-in session is also
+  a row in the `sessions` table (keyed by the nonce's hash), checked on every
+  request: logging out deletes it (a copied cookie stops working), and changing
+  a password or disabling a user deletes all of theirs; sessions last SESSION_HOURS.
 - CSRF: a synchronizer token derived from the session's nonce (HMAC), sent back
   in the form field `csrf_token` or the `X-CSRF-Token` header on every
   state-changing request; missing or wrong -> 403. Visitors without a session
   get an anonymous one (user 0) so the sign-in form is protected too; the nonce
   is replaced at sign-in (no session fixation).
-- Throttling: more than LOGIN_MAX_FAILURES failures for a username, or
-  LOGIN_MAX_FAILURES_PER_ADDRESS from an address, within LOGIN_WINDOW -> 429.
+- Throttling: at most LOGIN_MAX_FAILURES password checks for a username, and
+  LOGIN_MAX_FAILURES_PER_ADDRESS from an address, within LOGIN_WINDOW (-> 429).
+  Each check first takes a slot with one conditional upsert, so concurrent
+  guesses cannot all pass a read-then-check; a success gives its slots back.
 
 Exports for other routers: User, current_user, require_role, csrf_token,
 verify_csrf, attach_session, render_console.
@@ -41,7 +45,7 @@ from starlette.concurrency import run_in_threadpool
 
 from aggregator.clock import Clock
 from aggregator.storage import Storage
-from aggregator.storage.users import UserRecord
+from aggregator.storage.users import UserRecord, normalise_username
 
 SESSION_COOKIE = "aggregator_session"
 SESSION_HOURS = 12
@@ -163,8 +167,16 @@ def _session(request: Request) -> _Session | None:
     return found
 
 
+def _session_id(s: _Session) -> str:
+    """The server-side record's key: the nonce's hash (the database never holds a usable cookie part)."""
+    return hashlib.sha256(s.nonce.encode()).hexdigest()
+
+
 def _new_session(request: Request, user_id: int, stamp: str) -> _Session:
-    s = _Session(user_id, secrets.token_urlsafe(18), int(_clock(request)().timestamp()), stamp)
+    now = _clock(request)()
+    s = _Session(user_id, secrets.token_urlsafe(18), int(now.timestamp()), stamp)
+    if user_id:
+        _storage(request).start_session(_session_id(s), user_id, now + timedelta(hours=SESSION_HOURS))
     request.state.session = s
     request.state.session_cookie = _encode(_key(request), s)
     return s
@@ -195,7 +207,7 @@ def current_user(request: Request) -> User | None:
         return cached
     user: User | None = None
     s = _session(request)
-    if s is not None and s.user_id:
+    if s is not None and s.user_id and _storage(request).session_user(_session_id(s)) == s.user_id:
         rec = _storage(request).user(s.user_id)
         if rec is not None and not rec.disabled and hmac.compare_digest(_stamp(rec.password_hash), s.stamp):
             user = User(rec.id, rec.username, rec.display_name, rec.role)
@@ -307,9 +319,10 @@ def _login(request: Request, username: str, password: str, target: str) -> Respo
     storage = _storage(request)
     address = client_address(request)
     now = _clock(request)()
-    by_user, by_address = storage.login_failure_counts(username.lower(), address, now - LOGIN_WINDOW)
+    user_key, address_key = f"user:{normalise_username(username) or '-'}", f"addr:{address}"
     context = {"next": target, "username": username}
-    if by_user >= LOGIN_MAX_FAILURES or by_address >= LOGIN_MAX_FAILURES_PER_ADDRESS:
+    slots = [(user_key, LOGIN_MAX_FAILURES), (address_key, LOGIN_MAX_FAILURES_PER_ADDRESS)]
+    if not storage.take_login_slot(slots, now - LOGIN_WINDOW):
         minutes = int(LOGIN_WINDOW.total_seconds() // 60)
         return render_console(request, "console/login.html", {
             **context,
@@ -323,7 +336,8 @@ def _login(request: Request, username: str, password: str, target: str) -> Respo
         return render_console(request, "console/login.html",
                               {**context, "error": "Wrong username or password (or the account is disabled)."},
                               status_code=401)
-    storage.clear_login_failures(rec.username)
+    storage.clear_login_slots(user_key)
+    storage.release_login_slot(address_key)
     storage.record_login(rec.id)
     if _hasher.check_needs_rehash(rec.password_hash):
         storage.update_user(rec.id, password_hash=_hasher.hash(password))
@@ -335,5 +349,8 @@ def _login(request: Request, username: str, password: str, target: str) -> Respo
 
 @router.post("/console/logout", include_in_schema=False, dependencies=[Depends(verify_csrf)])
 def logout(request: Request) -> Response:
+    s = _session(request)
+    if s is not None and s.user_id:
+        _storage(request).end_session(_session_id(s))  # a copy of the cookie is refused from now on
     request.state.session_cookie = ""
     return attach_session(request, RedirectResponse("/console/login", status_code=303))

@@ -20,7 +20,7 @@ from markdown_it import MarkdownIt
 from markupsafe import Markup
 
 from aggregator.config import EventSettings, LoadedConfig, WallSettings
-from aggregator.pipeline.sanitise import safe_href
+from aggregator.pipeline.sanitise import safe_href, safe_url
 from aggregator.sources.video import video_from_url
 from aggregator.storage.records import EventRecord, SessionRecord, StoredPost
 from aggregator.types import MediaKind, Platform
@@ -48,13 +48,7 @@ def render_markdown(text: str) -> Markup:
 
 def safe_media_url(url: str | None) -> str | None:
     """An image/video URL we may put in src/href: absolute http(s), or our own /media/ path."""
-    if not url:
-        return None
-    if url.startswith("/media/") and not url.startswith("//") and all(c.isprintable() and not c.isspace()
-                                                                       for c in url):
-        return url
-    href = safe_href(url)
-    return href if href and not href.lower().startswith("mailto:") else None
+    return safe_url(url)
 
 
 def iso(value: datetime) -> str:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -126,14 +127,23 @@ def theme_css(request: Request, slug: str) -> Response:
     return Response(css, media_type="text/css", headers={"Cache-Control": "no-cache"})
 
 
+# Exactly the names uploads.store_photo writes: anything else (NUL, "..", encoded variants) is a 404.
+_MEDIA_PATH = re.compile(r"([a-z0-9][a-z0-9-]{0,62})/[0-9a-f]{32}(?:_t)?\.jpg")
+
+
 @router.get("/media/{path:path}")
 def media_file(request: Request, path: str) -> Response:
-    """Reporters' uploads (re-encoded JPEGs, no metadata) from server.media_dir."""
+    """Reporters' uploads (re-encoded JPEGs, no metadata) from server.media_dir, while public:
+    a photo of a post that is not approved now (taken down, rejected) is not served."""
+    found = _MEDIA_PATH.fullmatch(path)
+    if found is None or not _storage(request).upload_is_public(found.group(1), f"/media/{path}"):
+        raise HTTPException(404, "no such file")
     root = Path(_cfg(request).settings.server.media_dir).resolve()
     target = (root / path).resolve()
-    if root not in target.parents or not target.is_file() or target.suffix.lower() != ".jpg":
+    if root not in target.parents or not target.is_file():
         raise HTTPException(404, "no such file")
-    return FileResponse(target, media_type="image/jpeg", headers={"Cache-Control": "public, max-age=86400"})
+    # Short cache: a take-down must stop the file being shown soon, also through shared caches.
+    return FileResponse(target, media_type="image/jpeg", headers={"Cache-Control": "public, max-age=300"})
 
 
 @router.get("/e/{slug}/r/{token}")
@@ -375,7 +385,9 @@ def permalink(request: Request, slug: str, post_id: int) -> HTMLResponse:
     if post is None or post.status is not Status.APPROVED:
         raise HTTPException(404, "this post is not (or no longer) shown")
     curator = auth.current_user(request) if _is_curator(request) else None
-    stories = storage.stories(event.id, include_drafts=True) if curator else []
+    # Only the stories this curator may change (their own; every story for an organiser).
+    stories = [s for s in storage.stories(event.id, include_drafts=True)
+               if curator.role == "organiser" or s.author_id == curator.id] if curator else []
     story_sections = [(s, storage.story_by_id(event.id, s.id)) for s in stories]
     return _curator_page(request, "post/permalink.html", {
         "event": event, "post": post, "now": _now(request), "curator": curator,

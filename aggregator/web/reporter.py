@@ -17,10 +17,11 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
-from starlette.datastructures import FormData, UploadFile
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
 
 from aggregator.config import LoadedConfig
-from aggregator.pipeline.sanitise import find_spans, text_to_html
+from aggregator.pipeline.sanitise import clean_post_urls, find_spans, text_to_html
 from aggregator.sources.video import video_from_url
 from aggregator.storage import EventRecord, Storage
 from aggregator.storage.stories import BLOCK_KINDS, StoryError, StoryRecord
@@ -56,11 +57,18 @@ def _event(request: Request, slug: str) -> EventRecord:
     return event
 
 
-def _story(request: Request, event: EventRecord, story_id: int) -> StoryRecord:
+def _story(request: Request, event: EventRecord, story_id: int, user: User) -> StoryRecord:
+    """The story, if `user` may edit it: its author, or any organiser (403 for other reporters)."""
     story = _storage(request).story_by_id(event.id, story_id)
     if story is None:
         raise HTTPException(404, "no such story")
+    if not may_edit(user, story):
+        raise HTTPException(403, "only the story's author or an organiser may change it")
     return story
+
+
+def may_edit(user: User, story: StoryRecord) -> bool:
+    return user.role == "organiser" or story.author_id == user.id
 
 
 def _render(request: Request, name: str, context: dict[str, Any], status_code: int = 200) -> Response:
@@ -109,19 +117,20 @@ def add_post_to_story(request: Request, slug: str, user: Curator, post_id: Annot
     story_part, _, section_part = target.partition(":")
     if not story_part.isdigit():
         raise HTTPException(400, "choose a story")
-    story = _story(request, event, int(story_part))
+    story = _story(request, event, int(story_part), user)
     section_id = int(section_part) if section_part.isdigit() else None
-    _add_post_block(request, event, story, post_id, "", section_id)
+    _add_post_block(request, event, story, post_id, "", section_id, user)
     return _back(f"/console/{slug}/stories/{story.id}#block-end")
 
 
 def _add_post_block(request: Request, event: EventRecord, story: StoryRecord, post_id: int, caption: str,
-                    section_id: int | None) -> None:
+                    section_id: int | None, user: User) -> None:
     post = _storage(request).post(event.id, post_id)
     if post is None or post.status is not Status.APPROVED:
         raise HTTPException(400, "only approved posts can go into a story")
     try:
-        _storage(request).add_story_block(story.id, "post", post_id=post_id, body=caption, section_id=section_id)
+        _storage(request).add_story_block(story.id, "post", post_id=post_id, body=caption, section_id=section_id,
+                                          by=user.id)
     except StoryError as exc:
         raise HTTPException(400, str(exc)) from None
 
@@ -129,7 +138,7 @@ def _add_post_block(request: Request, event: EventRecord, story: StoryRecord, po
 @router.get("/console/{slug}/stories/{story_id}")
 def edit_story(request: Request, slug: str, story_id: int, user: Curator) -> Response:
     event = _event(request, slug)
-    story = _story(request, event, story_id)
+    story = _story(request, event, story_id, user)
     ids = [b.post_id for b in story.blocks if b.post_id is not None]
     return _render(request, "reporter/story_edit.html", {
         "event": event, "story": story, "posts": _storage(request).posts_by_ids(event.id, ids),
@@ -142,9 +151,10 @@ def edit_story(request: Request, slug: str, story_id: int, user: Curator) -> Res
 def update_story(request: Request, slug: str, story_id: int, user: Curator, title: Annotated[str, Form()] = "",
                  summary: Annotated[str, Form()] = "", status: Annotated[str, Form()] = "draft") -> Response:
     event = _event(request, slug)
-    story = _story(request, event, story_id)
+    story = _story(request, event, story_id, user)
     try:
-        _storage(request).update_story(story.id, title=title[:200], summary=summary[:1000], status=status)
+        _storage(request).update_story(story.id, title=title[:200], summary=summary[:1000], status=status,
+                                       by=user.id)
     except StoryError as exc:
         raise HTTPException(400, str(exc)) from None
     return _back(f"/console/{slug}/stories/{story.id}")
@@ -153,8 +163,8 @@ def update_story(request: Request, slug: str, story_id: int, user: Curator, titl
 @router.post("/console/{slug}/stories/{story_id}/seed", dependencies=CSRF)
 def seed_story(request: Request, slug: str, story_id: int, user: Curator) -> Response:
     event = _event(request, slug)
-    story = _story(request, event, story_id)
-    _storage(request).seed_story(story.id)
+    story = _story(request, event, story_id, user)
+    _storage(request).seed_story(story.id, by=user.id)
     return _back(f"/console/{slug}/stories/{story.id}")
 
 
@@ -164,13 +174,13 @@ def add_block(request: Request, slug: str, story_id: int, user: Curator, kind: A
               post: Annotated[str, Form()] = "", media_url: Annotated[str, Form()] = "",
               section_id: Annotated[str, Form()] = "") -> Response:
     event = _event(request, slug)
-    story = _story(request, event, story_id)
+    story = _story(request, event, story_id, user)
     section = int(section_id) if section_id.isdigit() else None
     if kind == "post":
         found = post_id_from(post)
         if found is None:
             raise HTTPException(400, "give a post number or paste its link")
-        _add_post_block(request, event, story, found, body[:1000], section)
+        _add_post_block(request, event, story, found, body[:1000], section, user)
     else:
         if kind in ("photo", "video") and cards.safe_media_url(media_url.strip()) is None:
             raise HTTPException(400, "give an http(s) link")
@@ -178,7 +188,8 @@ def add_block(request: Request, slug: str, story_id: int, user: Curator, kind: A
             raise HTTPException(400, "a section needs a heading")
         try:
             _storage(request).add_story_block(story.id, kind, heading=heading.strip()[:300], body=body[:20000],
-                                              media_url=media_url.strip() or None, section_id=section)
+                                              media_url=media_url.strip() or None, section_id=section,
+                                              by=user.id)
         except StoryError as exc:
             raise HTTPException(400, str(exc)) from None
     return _back(f"/console/{slug}/stories/{story.id}#block-end")
@@ -189,19 +200,19 @@ def change_block(request: Request, slug: str, story_id: int, block_id: int, user
                  action: Annotated[str, Form()] = "save", heading: Annotated[str | None, Form()] = None,
                  body: Annotated[str | None, Form()] = None) -> Response:
     event = _event(request, slug)
-    story = _story(request, event, story_id)
+    story = _story(request, event, story_id, user)
     storage = _storage(request)
     if block_id not in {b.id for b in story.blocks}:
         raise HTTPException(404, "no such block")
     if action == "up":
-        storage.move_story_block(story.id, block_id, -1)
+        storage.move_story_block(story.id, block_id, -1, by=user.id)
     elif action == "down":
-        storage.move_story_block(story.id, block_id, 1)
+        storage.move_story_block(story.id, block_id, 1, by=user.id)
     elif action == "delete":
-        storage.delete_story_block(story.id, block_id)
+        storage.delete_story_block(story.id, block_id, by=user.id)
     else:
         storage.update_story_block(story.id, block_id, heading=None if heading is None else heading[:300],
-                                   body=None if body is None else body[:20000])
+                                   body=None if body is None else body[:20000], by=user.id)
     return _back(f"/console/{slug}/stories/{story.id}#block-{block_id}")
 
 
@@ -228,43 +239,48 @@ def reporter_post(event: EventRecord, public_url: str, user: User, text: str, me
     kinds = {m.kind for m in media}
     kind = PostKind.PHOTO if MediaKind.PHOTO in kinds else PostKind.VIDEO if MediaKind.VIDEO in kinds else \
         PostKind.TEXT
-    return Post(
+    return clean_post_urls(Post(
         platform=Platform.REPORTER, external_id=f"reporter:{token}", url=f"{base}/e/{event.slug}/r/{token}",
         author=Author(Platform.REPORTER, f"user:{user.id}", user.username, user.display_name or user.username),
         created_at=now, text=text, html=text_to_html(text, hashtag_url=tag_url), kind=kind, media=media,
         hashtags=hashtags, links=links,
-    )
+    ))
 
 
 @router.post("/console/{slug}/posts", dependencies=CSRF)
 async def create_post(request: Request, slug: str, user: Curator) -> Response:
+    # Only the reading of the request happens on the event loop. Decoding and re-encoding photos
+    # (seconds for a 40 MP photo) and the database write (which may wait for another process's
+    # write lock) run in a worker thread, so the live walls and every other request keep flowing.
     async with request.form(max_files=MAX_PHOTOS + 1) as form:
-        return await _create_post(request, slug, user, form)
+        fields = {name: str(form.get(name) or "") for name in ("text", "video_url", "alt_text")}
+        uploads = [f for f in form.getlist("photos") if isinstance(f, UploadFile) and f.filename]
+        files = [(f.filename or "", await f.read(MAX_UPLOAD_BYTES + 1)) for f in uploads[:MAX_PHOTOS + 1]]
+    return await run_in_threadpool(_create_post, request, slug, user, fields, files)
 
 
-async def _create_post(request: Request, slug: str, user: User, form: FormData) -> Response:
+def _create_post(request: Request, slug: str, user: User, fields: dict[str, str],
+                 files: list[tuple[str, bytes]]) -> Response:
     event = _event(request, slug)
     cfg = _cfg(request)
-    text = str(form.get("text") or "").strip()[:MAX_POST_CHARS]
-    video_url = str(form.get("video_url") or "").strip()
-    alt = str(form.get("alt_text") or "").strip()[:1000]
-    uploads = [f for f in form.getlist("photos") if isinstance(f, UploadFile) and f.filename]
+    text = fields["text"].strip()[:MAX_POST_CHARS]
+    video_url = fields["video_url"].strip()
+    alt = fields["alt_text"].strip()[:1000]
 
     def again(error: str, status_code: int = 400) -> Response:
         return _render(request, "reporter/post_new.html", {
             "event": event, "error": error, "text": text, "video_url": video_url, "embed": False,
             "max_mb": MAX_UPLOAD_BYTES // (1024 * 1024)}, status_code)
 
-    if len(uploads) > MAX_PHOTOS:
+    if len(files) > MAX_PHOTOS:
         return again(f"at most {MAX_PHOTOS} photos per post")
     media: list[Media] = []
     media_dir = Path(cfg.settings.server.media_dir)
-    for upload in uploads:
-        data = await upload.read(MAX_UPLOAD_BYTES + 1)
+    for filename, data in files:
         try:
             photo = store_photo(data, media_dir, event.slug)
         except UploadError as exc:
-            return again(f"{upload.filename}: {exc}", 413 if len(data) > MAX_UPLOAD_BYTES else 400)
+            return again(f"{filename}: {exc}", 413 if len(data) > MAX_UPLOAD_BYTES else 400)
         media.append(Media(MediaKind.PHOTO, photo.url, photo.thumbnail_url, alt_text=alt, width=photo.width,
                            height=photo.height))
     if video_url:

@@ -9,6 +9,7 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from aggregator.paths import templates_dir
+from aggregator.pipeline.sanitise import safe_url
 
 
 def local_time(value: datetime, tz: str, fmt: str = "%H:%M") -> str:
@@ -25,4 +26,6 @@ def make_templates() -> Jinja2Templates:
         lstrip_blocks=True,
     )
     env.filters["local_time"] = local_time
+    # Every URL a template puts in href/src goes through this: http(s) or our /media/ files, else None.
+    env.filters["safe_media"] = safe_url
     return Jinja2Templates(env=env)

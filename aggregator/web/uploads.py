@@ -2,8 +2,10 @@
 
 Nothing of the uploaded file is kept: Pillow decodes it (so the type is what
 the bytes say, not what the name or the browser claims), applies the EXIF
-orientation, and writes a fresh JPEG with no EXIF (no GPS position, no camera
-serial), no ICC profile, no comments. A thumbnail is written beside it.
+orientation, copies the pixels alone into a new image, and writes a fresh JPEG
+from them: no EXIF (no GPS position, no camera serial), no XMP, no IPTC, no
+JPEG comment, no PNG text chunk, and no ICC profile (dropped: photos are shown
+as sRGB, which almost every phone writes anyway). A thumbnail is written beside it.
 Files live under server.media_dir/<event slug>/ and are served at /media/.
 """
 
@@ -66,13 +68,21 @@ def _flatten(img: Image.Image) -> Image.Image:
         rgba = img.convert("RGBA")
         background = Image.new("RGB", rgba.size, (255, 255, 255))
         background.paste(rgba, mask=rgba.getchannel("A"))
-        return background
-    return img.convert("RGB")
+        return _pixels_only(background)
+    return _pixels_only(img.convert("RGB"))
+
+
+def _pixels_only(img: Image.Image) -> Image.Image:
+    """A new image from the pixels alone: Pillow's save() would otherwise carry `info` over
+    (a JPEG's comment, ICC profile, XMP), and convert() and exif_transpose() keep it."""
+    clean = Image.new(img.mode, img.size)
+    clean.paste(img)
+    return clean
 
 
 def _jpeg(img: Image.Image) -> bytes:
     out = io.BytesIO()
-    # No exif=, icc_profile= or comment=: the new file carries pixels only.
+    # A pixels-only image and no exif=, icc_profile=, comment= or xmp=: the file carries pixels only.
     img.save(out, "JPEG", quality=JPEG_QUALITY, optimize=True, progressive=True)
     return out.getvalue()
 
