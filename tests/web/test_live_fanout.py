@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from collections.abc import Callable, Coroutine
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 
@@ -23,6 +25,7 @@ from aggregator.web.templating import make_templates
 from tests.factories import make_post, make_settings, migrated_storage, pending
 
 CLIENTS = 25
+T = TypeVar("T")
 ACTOR = Actor(None, "test")
 
 
@@ -105,7 +108,7 @@ def _run(storage: Storage, monkeypatch: pytest.MonkeyPatch, texts: list[str]) ->
             await asyncio.gather(*tasks)
             await hub.stop()
 
-    return asyncio.run(scenario())
+    return run_loop(scenario)
 
 
 @pytest.mark.parametrize("size", [10, 20_000])
@@ -181,7 +184,13 @@ def test_a_slow_client_gets_queued_rows_in_one_write_and_a_replay_uses_the_same_
                 await asyncio.gather(*run)
                 await hub.stop()
 
-        asyncio.run(scenario())
+        run_loop(scenario)
+
+
+def run_loop(scenario: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    """asyncio.run on a thread of its own: the browser tests' Playwright keeps a loop running here."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(lambda: asyncio.run(scenario())).result()
 
 
 def calls_in(counts: Counts) -> dict[str, int]:
