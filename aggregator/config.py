@@ -215,6 +215,22 @@ class ModerationSettings(_Model):
     )
 
 
+WallMode = Literal["grid", "spotlight", "slideshow", "photos"]
+WALL_MODES: tuple[str, ...] = ("grid", "spotlight", "slideshow", "photos")
+
+
+class Slide(_Model):
+    image: str = Field(description="Image address: https://... or a path on this server (/media/...).")
+    text: str = Field("", max_length=200, description="One line shown with the image.")
+
+    @field_validator("image")
+    @classmethod
+    def _image_address(cls, v: str) -> str:
+        if not (v.startswith("https://") or (v.startswith("/") and not v.startswith("//"))):
+            raise ValueError("use an https:// address or a path on this server")
+        return v
+
+
 class WallSettings(_Model):
     max_cards: int = Field(60, ge=1, le=500, description="Most cards on the wall at once.")
     theme: Literal["dark", "light"] = Field("dark", description="dark or light.")
@@ -226,8 +242,54 @@ class WallSettings(_Model):
     show_media: bool = Field(True, description="Show photos and video posters on cards.")
     reduced_motion: bool = Field(False, description="No animations (also follows the viewer's OS setting).")
     high_contrast: bool = Field(False, description="High-contrast colours.")
-    spotlight_seconds: int = Field(12, ge=3, description="Seconds each featured post stays in the spotlight.")
+    spotlight_seconds: int = Field(
+        12, ge=3, description="Kept so older files still load; the spotlight now turns every dwell_seconds."
+    )
     embed_origins: tuple[str, ...] = Field((), description="Origins allowed to frame the embeds.")
+    mode: WallMode = Field(
+        "grid", description="grid (newest first, top left), spotlight (one large post and a strip of the next), "
+        "slideshow (one post at a time, full screen) or photos (a mosaic of media posts)."
+    )
+    media_only: bool = Field(False, description="Show only posts with a photo or a video.")
+    hashtags: tuple[str, ...] = Field(
+        (), description="Show only posts with one of these hashtags (without #); empty shows all of the event's."
+    )
+    dwell_seconds: int = Field(
+        10, ge=3, le=600, description="Seconds each post stays up in slideshow and spotlight, and between "
+        "highlights when the grid is idle."
+    )
+    inline_video: bool = Field(
+        True, description="Play video files that platforms serve directly (Mastodon, Bluesky, X) inline, muted "
+        "and looping; other videos show a poster and a QR code."
+    )
+    footer: bool = Field(False, description="A fixed footer with the hashtags and the QR code.")
+    slides: tuple[Slide, ...] = Field(
+        (), description="Organiser slides (sponsors, calls to action) shown between posts in slideshow and "
+        "spotlight."
+    )
+    slide_every: int = Field(
+        4, ge=1, le=100, description="Show one organiser slide after this many posts (slideshow, spotlight)."
+    )
+
+    @field_validator("hashtags")
+    @classmethod
+    def _clean_tags(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(t.strip().lstrip("#").lower() for t in v if t.strip().lstrip("#"))
+
+
+WALL_NAME = r"^[a-z0-9][a-z0-9-]{0,39}$"
+
+
+class NamedWall(WallSettings):
+    """One of several walls of an event: the event's [wall] settings with these keys on top."""
+
+    name: str = Field(pattern=WALL_NAME, description="URL name: the wall is at /e/<slug>/wall/<name>.")
+    title: str = Field("", description="Shown in the wall's header after the event's title.")
+
+    def overlay(self, base: WallSettings) -> WallSettings:
+        """`base` with the keys this entry sets (the others follow the event's [wall])."""
+        own = self.model_dump(include=self.model_fields_set - {"name", "title"})
+        return WallSettings.model_validate({**base.model_dump(), **own})
 
 
 class EventSettings(_Model):
@@ -243,6 +305,9 @@ class EventSettings(_Model):
     sources: tuple[SourceSettings, ...] = Field((), description="Where posts are collected from.")
     moderation: ModerationSettings = Field(default_factory=ModerationSettings, description="Moderation policy.")
     wall: WallSettings = Field(default_factory=WallSettings, description="Wall display options.")
+    walls: tuple[NamedWall, ...] = Field(
+        (), description="More walls of this event, each at /e/<slug>/wall/<name> with its own options."
+    )
 
     @field_validator("timezone")
     @classmethod
@@ -268,6 +333,11 @@ class EventSettings(_Model):
         for i, s in enumerate(self.programme):
             if self.utc(s.end) <= self.utc(s.start):
                 raise ValueError(f"programme[{i}]: end must be after start ({s.title})")
+        wall_names: set[str] = set()
+        for i, w in enumerate(self.walls):
+            if w.name in wall_names:
+                raise ValueError(f"walls[{i}]: duplicate wall name {w.name!r}")
+            wall_names.add(w.name)
         names: set[str] = set()
         for i in range(len(self.sources)):
             name = self.source_name(i)
@@ -285,6 +355,15 @@ class EventSettings(_Model):
         if value.tzinfo is None:
             value = value.replace(tzinfo=self.tz)
         return value.astimezone(UTC)
+
+    def wall_settings(self, name: str = "") -> WallSettings | None:
+        """The settings of the named wall ("" is the event's own wall), None when there is no such wall."""
+        if not name:
+            return self.wall
+        for w in self.walls:
+            if w.name == name:
+                return w.overlay(self.wall)
+        return None
 
     def source_name(self, index: int) -> str:
         src = self.sources[index]

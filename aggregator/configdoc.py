@@ -16,10 +16,12 @@ from pydantic_core import PydanticUndefined
 from aggregator.config import (
     EventSettings,
     ModerationSettings,
+    NamedWall,
     PrivateFetchSettings,
     ProgrammeSession,
     ServerSettings,
     Settings,
+    Slide,
     SourceSettings,
     WallSettings,
 )
@@ -36,6 +38,8 @@ SECTIONS: list[tuple[str, type[BaseModel]]] = [
     ("`[[events.sources]]`", SourceSettings),
     ("`[events.moderation]`", ModerationSettings),
     ("`[events.wall]`", WallSettings),
+    ("`[[events.wall.slides]]` (also in `[[events.walls]]`)", Slide),
+    ("`[[events.walls]]`: `name`, `title` and any key of `[events.wall]`, which it overrides", NamedWall),
 ]
 
 
@@ -56,7 +60,10 @@ def render_reference() -> str:
     out: list[str] = [BEGIN, ""]
     for title, model in SECTIONS:
         out += [f"### {title}", "", "| key | default | meaning |", "| --- | --- | --- |"]
+        inherited = set(WallSettings.model_fields) if model is NamedWall else set()  # listed under [events.wall]
         for name, field in model.model_fields.items():
+            if name in inherited:
+                continue
             desc = (field.description or "").replace("|", "\\|")
             out.append(f"| `{name}` | {_default(field)} | {desc} |")
         out.append("")

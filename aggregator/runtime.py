@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from aggregator.clock import Clock, system_clock
 from aggregator.config import LoadedConfig
-from aggregator.pipeline.ingest import PLATFORM_OF_KIND, THUMBNAIL_MAX_BYTES, Ingestor
+from aggregator.pipeline.ingest import PLATFORM_OF_KIND, THUMBNAIL_MAX_BYTES, Generations, Ingestor
 from aggregator.scheduler import SourceJob, SourceRunner, jobs_from_config
 from aggregator.sources.destination import FetchPolicy
 from aggregator.sources.http import HttpClient
@@ -57,10 +57,11 @@ def build_collection(
         col.http = HttpClient(user_agent, clock=clock, policy=policy)
     http = col.http
     fetch = (lambda url: http.get_bytes(url, THUMBNAIL_MAX_BYTES)) if http is not None else None
+    generations = Generations()  # one per database: an event's commits do not invalidate another's index
     for ev in cfg.settings.events:
         record = storage.event(ev.slug)
         if record is not None:
-            col.ingestors[record.id] = Ingestor(storage, ev, record.id, clock, fetch)
+            col.ingestors[record.id] = Ingestor(storage, ev, record.id, clock, fetch, generations)
     for job in jobs_from_config(cfg, storage, only):
         col.runners.append(SourceRunner(job, storage, col.process, make_collector, clock, user_agent,
                                         remove=col.remove, fetch_policy=policy))

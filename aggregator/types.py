@@ -167,6 +167,15 @@ class IngestItem:
     decision: Decision
     duplicate_of: PostKey | None = None  # folded into this post (repost / cross-post / same media)
     is_repost: bool = False  # a repost folded into its original: counts towards repost_count
+    # For a post stored already, `decision` is what an edit makes of it; DUPLICATE keeps its status.
+
+
+@dataclass(frozen=True, slots=True)
+class CardMerge:
+    """Stored cards that dedup now says are one (a new post bridges them)."""
+
+    survivor: PostKey  # the stored face that stays
+    absorbed: tuple[PostKey, ...]  # stored faces whose cards fold into the survivor's (and are retracted)
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,3 +189,4 @@ class IngestReport:
     live_events: int = 0
     inserted_keys: tuple[PostKey, ...] = field(default=())
     folded: int = 0  # of `inserted`: new posts folded into an existing card as duplicates or reposts
+    generation: tuple[tuple[int, int], tuple[int, int]] = ((0, 0), (0, 0))  # storage's, before and after

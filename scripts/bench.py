@@ -1,12 +1,15 @@
 """Benchmarks (run through scripts/bench): numbers for docs/benchmarks.md, never asserted in tests.
 
 1. ingest: posts/s through the whole pipeline (dedup + moderation + one storage
-   transaction per batch of 100), for a busy conference hashtag;
+   transaction per collector page), for a large conference hashtag shaped like the
+   platforms deliver it (bench_ingest.py: retweets and boosts, cross-posts, one
+   Mastodon status seen through several instances, shared videos, overlapping pages),
+   beside the baseline measured in the same run: raw executemany of the same final rows;
 2. fan-out: from the commit of an approval to its delivery to every one of N
    subscribers of the live hub (the walls of a venue and phones);
 3. paging: a timeline page (keyset, newest first, 50 posts) deep into a large event.
 
-Usage: scripts/bench [--posts N] [--subscribers N] [--postgres URL]
+Usage: scripts/bench [--only ingest|fan-out|paging] [--posts N] [--subscribers N] [--postgres URL]
 """
 
 from __future__ import annotations
@@ -62,7 +65,9 @@ def fresh(url: str) -> Storage:
     return storage
 
 
-def bench_ingest(url: str, n: int) -> dict[str, float]:
+def bench_ingest(url: str, raw_url: str, n: int) -> dict[str, float]:
+    from bench_ingest import deliveries, raw_copy  # type: ignore[import-not-found]
+
     storage = fresh(url)
     ev = settings().events[0]
     event = storage.event("bench")
@@ -70,13 +75,21 @@ def bench_ingest(url: str, n: int) -> dict[str, float]:
     source = storage.source(event.id, "m")
     assert source is not None
     ingestor = Ingestor(storage, ev, event.id, storage.clock)
-    posts = [post(i) for i in range(n)]
-    began = time.perf_counter()
-    for start in range(0, n, 100):
-        ingestor.ingest(source.id, posts[start:start + 100], None)
-    took = time.perf_counter() - began
+    batches = deliveries(n, START)
+    delivered = sum(len(b) for b in batches)
+    inserted = 0
+    began, cpu = time.perf_counter(), time.process_time()
+    for batch in batches:
+        inserted += ingestor.ingest(source.id, batch, None).inserted
+    took, cpu = time.perf_counter() - began, time.process_time() - cpu
+    cards = storage.count_by_status(event.id)
     storage.close()
-    return {"posts": n, "seconds": took, "posts_per_s": n / took}
+    raw_rows, raw_took, raw_cpu = raw_copy(url, raw_url)
+    return {"delivered": delivered, "stored": inserted, "cards": cards.get(Status.APPROVED, 0),
+            "batches": len(batches), "rebuilds": getattr(ingestor, "rebuilds", -1), "seconds": took, "cpu_seconds": cpu,
+            "posts_per_s": delivered / took, "raw_rows": raw_rows, "raw_seconds": raw_took,
+            "raw_cpu_seconds": raw_cpu, "raw_posts_per_s": inserted / raw_took,
+            "ratio_to_raw": f"{raw_took / took:.3f}", "cpu_ratio_to_raw": f"{raw_cpu / cpu:.3f}"}
 
 
 async def _fan_out(storage: Storage, subscribers: int, rounds: int) -> list[float]:
@@ -150,13 +163,15 @@ def machine() -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--posts", type=int, default=10_000, help="posts to ingest (default 10000)")
+    parser.add_argument("--only", choices=("ingest", "fan-out", "paging"), help="run one benchmark")
+    parser.add_argument("--posts", type=int, default=100_000, help="posts to deliver to ingest (default 100000)")
     parser.add_argument("--paging-posts", type=int, default=100_000, help="event size for paging (default 100000)")
     parser.add_argument("--subscribers", type=int, default=500, help="live subscribers (default 500)")
     parser.add_argument("--postgres", default=os.environ.get("AGGREGATOR_BENCH_POSTGRES_URL", ""),
                         help="also run on this PostgreSQL database (its tables are replaced)")
     args = parser.parse_args()
     print(f"machine: {machine()}", flush=True)
+    print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)
 
     def report(label: str, name: str, r: dict[str, Any]) -> None:
         print(f"{label:10} {name:8} " + ", ".join(f"{k}={v:.1f}" if isinstance(v, float) else f"{k}={v}"
@@ -167,9 +182,12 @@ def main() -> None:
         if args.postgres:
             backends.append(("PostgreSQL", lambda name: _pg_schema(args.postgres, name)))
         for label, url_for in backends:
-            report(label, "ingest", bench_ingest(url_for("ingest"), args.posts))
-            report(label, "fan-out", bench_fan_out(url_for("fanout"), args.subscribers))
-            report(label, "paging", bench_paging(url_for("paging"), args.paging_posts))
+            if args.only in (None, "ingest"):
+                report(label, "ingest", bench_ingest(url_for("ingest"), url_for("raw"), args.posts))
+            if args.only in (None, "fan-out"):
+                report(label, "fan-out", bench_fan_out(url_for("fanout"), args.subscribers))
+            if args.only in (None, "paging"):
+                report(label, "paging", bench_paging(url_for("paging"), args.paging_posts))
 
 
 def _pg_schema(base: str, name: str) -> str:
@@ -189,3 +207,4 @@ def _pg_schema(base: str, name: str) -> str:
 
 if __name__ == "__main__":
     main()
+    print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)

@@ -11,6 +11,7 @@ Writes PNGs into --out (default ./screenshots) and prints where they are.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import random
 import socket
 import sys
@@ -167,6 +168,10 @@ def serve_seeded(tmp: Path) -> tuple[str, Any]:
                  "end": datetime(2014, 4, 23, 16, 30), "room": "Main hall"},
             ],
             "wall": {"max_cards": 40},
+            "walls": [{"name": "stage", "title": "Spotlight", "mode": "spotlight", "dwell_seconds": 5},
+                      {"name": "slideshow", "title": "Slideshow", "mode": "slideshow", "dwell_seconds": 5,
+                       "footer": True},
+                      {"name": "photos", "title": "Photos", "mode": "photos"}],
         }],
     })
     db_url = f"sqlite:///{tmp / 'screens.db'}"
@@ -189,23 +194,30 @@ def shoot(base: str, slug: str, story: str, out: Path) -> list[Path]:
     from playwright.sync_api import sync_playwright
 
     out.mkdir(parents=True, exist_ok=True)
-    shots: list[tuple[str, str, dict[str, int], bool]] = [
-        ("wall-1920x1080.png", f"/e/{slug}/wall", {"width": 1920, "height": 1080}, False),
-        ("wall-phone-390x844.png", f"/e/{slug}/wall", {"width": 390, "height": 844}, False),
-        ("wall-portrait-1080x1920.png", f"/e/{slug}/wall", {"width": 1080, "height": 1920}, False),
-        ("wall-high-contrast-1920x1080.png", f"/e/{slug}/wall?high_contrast=1", {"width": 1920, "height": 1080},
-         False),
-        ("timeline.png", f"/e/{slug}/timeline", {"width": 1280, "height": 900}, True),
-        ("story.png", f"/e/{slug}/stories/{story}", {"width": 1100, "height": 900}, True),
+    hd = {"width": 1920, "height": 1080}
+    # (file, path, viewport, full page, a selector to wait for: the modes rotate, so wait for a photo on stage)
+    shots: list[tuple[str, str, dict[str, int], bool, str]] = [
+        ("wall-1920x1080.png", f"/e/{slug}/wall", hd, False, ""),
+        ("wall-phone-390x844.png", f"/e/{slug}/wall", {"width": 390, "height": 844}, False, ""),
+        ("wall-portrait-1080x1920.png", f"/e/{slug}/wall", {"width": 1080, "height": 1920}, False, ""),
+        ("wall-high-contrast-1920x1080.png", f"/e/{slug}/wall?high_contrast=1", hd, False, ""),
+        ("wall-spotlight-1920x1080.png", f"/e/{slug}/wall/stage", hd, False, ".stage-post--media"),
+        ("wall-slideshow-1920x1080.png", f"/e/{slug}/wall/slideshow", hd, False, ".stage-post--media"),
+        ("wall-photos-1920x1080.png", f"/e/{slug}/wall/photos", hd, False, ""),
+        ("timeline.png", f"/e/{slug}/timeline", {"width": 1280, "height": 900}, True, ""),
+        ("story.png", f"/e/{slug}/stories/{story}", {"width": 1100, "height": 900}, True, ""),
     ]
     written = []
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         try:
-            for name, path, viewport, full in shots:
+            for name, path, viewport, full, wait_for in shots:
                 page = browser.new_page(viewport=viewport)  # type: ignore[arg-type]
                 page.goto(base + path, wait_until="load")
-                page.wait_for_timeout(600)
+                if wait_for:
+                    with contextlib.suppress(Exception):  # not every day has a photo to show: take what is there
+                        page.wait_for_selector(wait_for, timeout=90_000)
+                page.wait_for_timeout(900)  # past the arrival fade
                 target = out / name
                 page.screenshot(path=str(target), full_page=full)
                 page.close()

@@ -64,6 +64,12 @@ guarantee (tested with Hypothesis):
     (v.canonical or post.key); then index.add(post, hashes[post.key]) for each
     returned post. At the end, M == clusters(S, policy, hashes) on every key
     of M.
+
+Storage keeps the face a card was first shown with, so its cards can differ
+from these canonicals in which member is the face, never in membership: when
+a batch joins cards that are stored apart, the caller merges them
+(:func:`plan_cards` lists every key of each card a batch touches;
+pipeline/planning.py does the rest).
 """
 
 from __future__ import annotations
@@ -83,6 +89,7 @@ from aggregator.types import Author, Platform, Post, PostKey, RelationKind
 
 __all__ = [
     "MIN_CROSSPOST_WORDS",
+    "BatchVerdicts",
     "DedupIndex",
     "DedupKind",
     "DedupVerdict",
@@ -90,6 +97,7 @@ __all__ = [
     "clusters",
     "identity_keys",
     "plan",
+    "plan_cards",
     "repost_target",
 ]
 
@@ -273,6 +281,14 @@ class _PhotoIndex:
         return [(other, key) for other, key in candidates if hamming(h, other) <= self.limit]
 
 
+@dataclass(slots=True)
+class _Journal:
+    """What a batch changed: only the components it touched can have lost their canonical."""
+
+    touched: set[PostKey]  # roots (at the time) of components changed during the batch
+    before: set[PostKey]  # the canonicals those components had before the batch
+
+
 class _Graph:
     """Incremental union-find over pairwise links, for one set of policy parameters."""
 
@@ -285,6 +301,7 @@ class _Graph:
         self.by_ident: dict[str, set[PostKey]] = {}
         self.by_video: dict[str, set[PostKey]] = {}
         self.photos = _PhotoIndex(params.distance)
+        self.journal: _Journal | None = None  # set while a batch is planned: which canonicals it touched
 
     def clone(self) -> _Graph:
         other = _Graph(self.params)
@@ -315,12 +332,23 @@ class _Graph:
             self.parent[key] = key
             self.members[key] = [key]
             self.best[key] = key
+            if self.journal is not None:
+                self.journal.touched.add(key)  # new in this batch: it was nobody's canonical
         return node
+
+    def _touch(self, root: PostKey) -> None:
+        """Before a component changes: remember the canonical it had when the batch began."""
+        journal = self.journal
+        if journal is not None and root not in journal.touched:
+            journal.touched.add(root)
+            journal.before.add(self.best[root])
 
     def _union(self, a: PostKey, b: PostKey) -> None:
         ra, rb = self.find(a), self.find(b)
         if ra == rb:
             return
+        self._touch(ra)
+        self._touch(rb)
         if len(self.members[ra]) < len(self.members[rb]):
             ra, rb = rb, ra
         self.parent[rb] = ra
@@ -330,6 +358,7 @@ class _Graph:
 
     def _reranked(self, key: PostKey) -> None:
         root = self.find(key)
+        self._touch(root)
         self.best[root] = min(self.members[root], key=lambda k: self.nodes[k].rank)
 
     def _link(self, kind: str, a: PostKey, b: PostKey, what: str, back_kind: str | None = None) -> None:
@@ -452,12 +481,17 @@ class DedupIndex:
 
     def add(self, post: Post, photo_hashes: Iterable[int] = (), *, duplicate_of: PostKey | None = None) -> None:
         """Add a stored post (and the originals embedded in it), with its photos' perceptual hashes."""
-        entry = (post, tuple(photo_hashes), duplicate_of)
+        self._record(post, tuple(photo_hashes), duplicate_of)
+
+    def _record(self, post: Post, hashes: tuple[int, ...], hint: PostKey | None = None, *,
+                skip: _Graph | None = None) -> None:
+        entry = (post, hashes, hint)
         self._entries.append(entry)
         self._keys.add(post.key)
         self._keys.update(o.key for o in _originals(post))
         for graph in self._graphs.values():
-            self._apply(graph, entry)
+            if graph is not skip:  # plan_cards(advance=True) has added it to that one already
+                self._apply(graph, entry)
 
     @staticmethod
     def _apply(graph: _Graph, entry: tuple[Post, tuple[int, ...], PostKey | None]) -> None:
@@ -522,39 +556,82 @@ def plan(
     the index, is ``"exact"``. ``photo_hashes`` maps keys to their photos'
     hashes (:func:`aggregator.pipeline.phash.photo_hash`).
     """
-    hashes = photo_hashes or {}
-    graph = existing_index._graph(policy).clone()
-    known = {key for key, node in graph.nodes.items() if node.real}
-    old_canonicals = set(graph.best.values())
-    batch_keys = {post.key for post in new_posts}
+    return plan_cards(existing_index, new_posts, policy, photo_hashes).items
 
+
+@dataclass(frozen=True, slots=True)
+class BatchVerdicts:
+    """:func:`plan`'s verdicts, and every key of each card the batch touched."""
+
+    items: list[tuple[Post, DedupVerdict]]
+    cards: dict[PostKey, tuple[PostKey, ...]]  # canonical -> the keys of its card, best-ranked first
+
+
+def plan_cards(
+    existing_index: DedupIndex,
+    new_posts: Sequence[Post],
+    policy: ModerationSettings,
+    photo_hashes: Mapping[PostKey, Sequence[int]] | None = None,
+    *,
+    advance: bool = False,
+) -> BatchVerdicts:
+    """:func:`plan`, plus the members of the cards the batch touched (stored ones included).
+
+    With ``advance`` the index itself moves past the batch (as if each returned
+    post were then ``add``-ed) instead of planning on a copy: the verdicts are
+    the same, without copying the whole index for every batch.
+    """
+    hashes = photo_hashes or {}
+    graph = existing_index._graph(policy)
+    if not advance:
+        graph = graph.clone()
+    nodes = graph.nodes
+
+    def known(key: PostKey) -> bool:
+        node = nodes.get(key)
+        return node is not None and node.real
+
+    batch_keys = {post.key for post in new_posts}
     items: list[tuple[Post, bool]] = []  # (post, exact)
     emitted: set[PostKey] = set()
     for post in new_posts:
         for original in _originals(post):
-            if original.key in known or original.key in batch_keys or original.key in emitted:
+            if original.key in emitted or original.key in batch_keys or known(original.key):
                 continue
             emitted.add(original.key)
             items.append((original, False))
-        items.append((post, post.key in known or post.key in emitted))
+        items.append((post, post.key in emitted or known(post.key)))
         emitted.add(post.key)
-    for post, _ in items:
-        graph.add_with_originals(post, hashes)
+    graph.journal = _Journal(set(), set())
+    try:
+        for post, _ in items:
+            graph.add_with_originals(post, hashes)
+        before = graph.journal.before
+    finally:
+        graph.journal = None
+    if advance:
+        for post, _ in items:
+            existing_index._record(post, tuple(hashes.get(post.key, ())), skip=graph)
 
     # Earlier canonicals that lost their place go with the first item of their new card.
     first_item: dict[PostKey, int] = {}
     for i, (post, _) in enumerate(items):
         first_item.setdefault(graph.canonical(post.key), i)
     superseded: dict[int, list[PostKey]] = {}
-    for old in old_canonicals:
+    for old in before:
         new = graph.canonical(old)
         if new != old:
             superseded.setdefault(first_item.get(new, 0), []).append(old)
 
-    return [
+    verdicts = [
         (post, _verdict(graph, post, exact, tuple(sorted(superseded.get(i, ())))))
         for i, (post, exact) in enumerate(items)
     ]
+    cards = {
+        canonical: tuple(sorted(graph.members[graph.find(canonical)], key=lambda k: nodes[k].rank))
+        for canonical in first_item
+    }
+    return BatchVerdicts(verdicts, cards)
 
 
 def check(

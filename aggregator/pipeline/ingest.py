@@ -1,17 +1,22 @@
-"""Ingest orchestration: a collector's FetchResult -> dedup -> moderation -> one storage transaction.
+"""Ingest orchestration: a collector's FetchResult -> the pure batch plan -> one storage transaction.
 
-The deciding is pure (pipeline/dedup.py, pipeline/moderate.py); this module
-does the I/O around it: it loads what the decisions need from storage (recent
-posts for dedup, author standings, per-author counts), fetches thumbnails for
-perceptual hashes with the collectors' safe HTTP client, and hands the verdicts
-to Storage.ingest, which writes posts, cursor and live-event rows together.
+The deciding is pure (pipeline/planning.py, with dedup and moderation under
+it); this module does the I/O around it: it reads what the plan needs from
+storage (the stored posts of the dedup window, the batch's stored keys,
+author standings, per-author counts), fetches thumbnails for perceptual hashes
+with the collectors' safe HTTP client, and hands the plan to Storage.ingest,
+which writes posts, merges, cursor and live-event rows together.
 
-Card faces are stable: when a later batch brings a post that dedup ranks
-before the face of an existing card (say a delayed collector delivers the
-earliest copy of a cross-post), the new post joins that card instead of
-replacing its face, so a card on a venue screen never swaps under people's
-eyes. Which posts form one card is still decided by dedup, independent of
-arrival order; only the choice of face follows arrival (docs/decisions.md).
+The dedup index is kept in memory between batches: the collector is the one
+writer of collected posts (behind the leader lock), so after its own commit
+the index it advanced through the batch is what storage holds. It is rebuilt
+from storage on start, when it holds more than a few windows (a late page that reaches back before it
+only adds the stored posts of the gap), and whenever someone else wrote: storage's
+generation (newest post id, newest live-event seq) read before a batch must be
+the one this process's ingestors saw at their last commit. A moderator's
+action moves the live seq, so the next batch rebuilds (the cost every batch
+paid before); a batch that fails (or a deletion, which may hand a card to its
+next copy) drops the index.
 
 Bounded work: every post is cut to the limits of pipeline/limits.py first,
 and a batch is decided and stored in chunks of INGEST_CHUNK posts, each under
@@ -31,33 +36,35 @@ import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-from datetime import timedelta
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
 from aggregator.clock import Clock
 from aggregator.config import EventSettings
 from aggregator.pipeline import dedup
 from aggregator.pipeline.limits import bound_post
-from aggregator.pipeline.moderate import ModerationContext, author_key, moderate
+from aggregator.pipeline.moderate import ModerationContext, moderate
 from aggregator.pipeline.phash import photo_hash
+from aggregator.pipeline.planning import KnownPost, StoredView, plan_batch
 from aggregator.pipeline.sanitise import clean_post_urls
 from aggregator.storage import Storage
+from aggregator.storage.posts import IngestContext
 from aggregator.types import (
+    CardMerge,
     Cursor,
-    Decision,
     IngestItem,
     IngestReport,
     MediaKind,
     Platform,
     Post,
     PostKey,
-    Status,
 )
 
 log = logging.getLogger("aggregator.ingest")
 
 THUMBNAIL_MAX_BYTES = 2 * 1024 * 1024
 THUMBNAIL_WORKERS = 4
+KEEP_WINDOWS = 4  # rebuild the in-memory index once the batches have moved this many windows past its start
 INGEST_CHUNK = 50  # posts decided and stored per turn of the event's lock
 SLOW_CHUNK_SECONDS = 5.0
 PLATFORM_OF_KIND = {
@@ -70,6 +77,7 @@ PLATFORM_OF_KIND = {
 }
 
 FetchBytes = Callable[[str], bytes]
+Generation = tuple[int, int]
 
 
 class FairLock:
@@ -121,6 +129,45 @@ class Planned:
 
     items: tuple[IngestItem, ...]
     photo_hashes: dict[str, str]  # media URL -> 64-bit hash as hex, for storage
+    merges: tuple[CardMerge, ...] = ()  # stored cards the batch joins
+    faces: dict[PostKey, PostKey] = field(default_factory=dict)  # stored-face map updates
+
+
+class Generations:
+    """Storage's generation as this process's ingestors last left it, shared by them.
+
+    ``epoch`` moves whenever storage was found at a generation none of them wrote:
+    every in-memory index older than the epoch is then rebuilt.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.last: Generation | None = None
+        self.epoch = 0
+
+    def observe(self, current: Generation) -> int:
+        with self._lock:
+            if current != self.last:
+                self.epoch += 1
+                self.last = current
+            return self.epoch
+
+    def committed(self, before: Generation, after: Generation) -> None:
+        with self._lock:
+            if before != self.last:
+                self.epoch += 1  # someone wrote between our last commit and this one
+            self.last = after
+
+
+@dataclass
+class _Cache:
+    """The stored posts of the window as dedup sees them, and which card each belongs to."""
+
+    index: dedup.DedupIndex
+    faces: dict[PostKey, PostKey]
+    since: datetime  # holds every stored post created since (up to dedup_candidates' limit)
+    videos: set[str]  # video keys looked up in storage already
+    epoch: int
 
 
 class Ingestor:
@@ -133,6 +180,7 @@ class Ingestor:
         event_id: int,
         clock: Clock,
         fetch_bytes: FetchBytes | None = None,
+        generations: Generations | None = None,
     ) -> None:
         self.storage = storage
         self.event = event
@@ -140,6 +188,9 @@ class Ingestor:
         self.clock = clock
         self.fetch_bytes = fetch_bytes  # None: no perceptual hashing (tests, offline)
         self.policy = event.moderation
+        self.generations = generations or Generations()  # share one between the ingestors of a database
+        self._cache: _Cache | None = None
+        self.rebuilds = 0  # how often the index was loaded from storage (logs, tests)
         # Sources of one event run in parallel; their batches are decided and stored one at a
         # time, so each plan sees every post committed before it (else a cross-post arriving
         # through two sources at once would become two cards). Big batches go in chunks, and the
@@ -166,15 +217,23 @@ class Ingestor:
             last = n == len(chunks)
             with self._lock:
                 started = time.monotonic()
-                planned = self.plan(chunk, hashes)
-                part = self.storage.ingest(
-                    self.event_id,
-                    source_id,
-                    planned.items,
-                    cursor if last else None,  # the cursor moves only when the whole batch is in
-                    planned.photo_hashes,
-                    created_by=created_by,
-                )
+                try:
+                    planned = self.plan(chunk, hashes)
+                    part = self.storage.ingest(
+                        self.event_id,
+                        source_id,
+                        planned.items,
+                        cursor if last else None,  # the cursor moves only when the whole batch is in
+                        planned.photo_hashes,
+                        created_by=created_by,
+                        merges=planned.merges,
+                    )
+                except BaseException:
+                    self._cache = None  # advanced past a chunk that was not stored
+                    raise
+                self.generations.committed(*part.generation)
+                if self._cache is not None:
+                    self._cache.faces.update(planned.faces)
                 took = time.monotonic() - started
             new = set(part.inserted_keys)
             folded = sum(1 for i in planned.items if i.duplicate_of is not None and i.post.key in new)
@@ -199,75 +258,91 @@ class Ingestor:
     def remove_deleted(self, keys: Sequence[PostKey]) -> int:
         """Posts deleted at their source; a card whose face goes is fronted by its next copy,
         shown only if the moderation rules approve that copy (storage/deletions.py)."""
-        ctx = self._moderation_context()
+        now = self.clock()
+        found = self.storage.ingest_context(self.event_id, [], self._counts_since(now))
+        ctx = self._moderation_context(now, found)
         with self._lock:
+            self._cache = None  # a deleted face hands its card to a copy: the kept faces are stale
             return self.storage.remove_at_source(self.event_id, keys,
                                                  decide=lambda post: moderate(post, self.policy, ctx))
 
     # ---- deciding ----------------------------------------------------------------------------
 
     def plan(self, posts: Sequence[Post], hashes: dict[PostKey, list[int]] | None = None) -> Planned:
-        if not posts:
-            return Planned((), {})
+        """The plan for the next chunk to store. Call it holding the event's lock, and store what it
+        returns: it moves the kept index past the chunk (ingest() drops the index if storing fails)."""
         if hashes is None:
             hashes = self._photo_hashes(posts)
-        index = self._dedup_index(posts)
-        verdicts = dedup.plan(index, posts, self.policy, hashes)
-        stored_faces = {k for k in index.mapping(self.policy).values()}
+        return self._plan(posts, hashes, advance=True)
 
-        # Keep faces stable: a post that would replace a stored face joins its card instead.
-        redirect: dict[PostKey, PostKey] = {}
-        for post, v in verdicts:
-            if v.supersedes:
-                old = next((k for k in v.supersedes if k in stored_faces), None)
-                if old is not None:
-                    redirect[v.canonical or post.key] = old
-
-        ctx = self._moderation_context()
-        counts = dict(ctx.recent_author_counts)
-        faces: list[IngestItem] = []
-        folded: list[IngestItem] = []
-        again: list[IngestItem] = []  # re-deliveries: after what they repeat (storage applies edits)
-        for post, v in verdicts:
-            if v.kind == "exact":
-                again.append(IngestItem(post, Decision(Status.DUPLICATE, "dedup:exact")))
-                continue
-            face = redirect.get(v.canonical or post.key, v.canonical)
-            if face == post.key:
-                face = None
-            decision = moderate(post, self.policy, dataclasses.replace(ctx, recent_author_counts=counts))
-            if face is None:
-                if decision.status is Status.APPROVED:
-                    key = author_key(post.author)
-                    counts[key] = counts.get(key, 0) + 1
-                faces.append(IngestItem(post, decision))
-            else:
-                folded.append(IngestItem(post, decision, duplicate_of=face, is_repost=v.kind == "repost"))
+    def _plan(self, posts: Sequence[Post], hashes: dict[PostKey, list[int]], *, advance: bool) -> Planned:
+        if not posts:
+            return Planned((), {})
+        now = self.clock()
+        counts_since = self._counts_since(now)
+        videos = sorted({m.video_key for p in posts for m in p.media if m.video_key})
+        found = self.storage.ingest_context(self.event_id, [p.key for p in posts], counts_since, videos)
+        cache = self._stored(posts, found)
+        view = StoredView(
+            index=cache.index,
+            faces=cache.faces,
+            known={k: KnownPost(status, rule, edited) for k, (status, rule, edited) in found.known.items()},
+            dead=found.dead,
+        )
+        plan = plan_batch(view, posts, self.policy, hashes, self._moderation_context(now, found), advance=advance)
         hex_hashes = {
             url: f"{h:016x}"
             for post in posts
             for url, h in self._media_hashes(post, hashes)
         }
-        return Planned(tuple(faces + folded + again), hex_hashes)
+        return Planned(plan.items, hex_hashes, plan.merges, plan.faces)
 
-    def _dedup_index(self, posts: Sequence[Post]) -> dedup.DedupIndex:
+    def _counts_since(self, now: datetime) -> datetime | None:
+        """Since when approved posts count towards the per-author cap (None: no cap, no need to count)."""
+        return now - timedelta(seconds=self.policy.per_author_window) if self.policy.per_author_cap else None
+
+    def _stored(self, posts: Sequence[Post], found: IngestContext) -> _Cache:
+        """The in-memory index, rebuilt from storage when it cannot be trusted or does not reach back far enough."""
+        epoch = self.generations.observe(found.generation)
         window = timedelta(seconds=self.policy.crosspost_window)
         since = min(p.created_at for p in posts) - window
-        video_keys = sorted({m.video_key for p in posts for m in p.media if m.video_key})
-        index = dedup.DedupIndex()
-        for c in self.storage.dedup_candidates(self.event_id, since, video_keys):
-            index.add(c.post, c.photo_hashes, duplicate_of=c.duplicate_of)
-        return index
+        videos = set(found.videos)  # the batch's videos that stored posts carry
+        cache = self._cache
+        if cache is None or cache.epoch != epoch or since - cache.since > KEEP_WINDOWS * window:
+            cache = self._cache = _Cache(dedup.DedupIndex(), {}, since, set(), epoch)
+            self._load(cache, since, sorted(videos))
+            self.rebuilds += 1
+        else:
+            if since < cache.since:  # a late page reaches back: add the stored posts of the gap
+                self._load(cache, since, sorted(videos - cache.videos), until=cache.since)
+                cache.since = since
+            elif videos - cache.videos:
+                self._load(cache, None, sorted(videos - cache.videos))
+        cache.videos |= videos
+        return cache
 
-    def _moderation_context(self) -> ModerationContext:
-        now = self.clock()
-        standings = self.storage.author_standings(self.event_id)
+    def _load(self, cache: _Cache, since: datetime | None, video_keys: list[str],
+              until: datetime | None = None) -> None:
+        loaded = [c for c in self.storage.dedup_candidates(self.event_id, since, video_keys, until)
+                  if c.post.key not in cache.faces]
+        for c in loaded:
+            cache.index.add(c.post, c.photo_hashes, duplicate_of=c.duplicate_of)
+            cache.faces[c.post.key] = c.duplicate_of or c.post.key
+            # A video some indexed post carries needs no lookup: older copies are in that post's card.
+            cache.videos.update(m.video_key for m in c.post.media if m.video_key)
+        for c in loaded:  # a chain of folds (older data) ends at its face
+            face = cache.faces[c.post.key]
+            for _ in range(8):
+                nxt = cache.faces.get(face, face)
+                if nxt == face:
+                    break
+                face = nxt
+            cache.faces[c.post.key] = face
 
+    def _moderation_context(self, now: datetime, found: IngestContext) -> ModerationContext:
         def ids(standing: str) -> list[str]:
-            return [f"{p}:{ext}" for p, ext, _ in standings.get(standing, set())]
+            return [f"{p}:{ext}" for p, ext, _ in found.standings.get(standing, set())]
 
-        since = now - timedelta(seconds=self.policy.per_author_window)
-        counts = {f"{p}:{e}": n for (p, e), n in self.storage.approved_counts_by_author(self.event_id, since).items()}
         return ModerationContext.build(
             self.policy,
             event_start=self.event.utc(self.event.start),
@@ -276,7 +351,7 @@ class Ingestor:
             trusted_authors=ids("trusted"),
             blocked_authors=ids("blocked"),
             reporters=ids("reporter"),
-            recent_author_counts=counts,
+            recent_author_counts={f"{p}:{e}": n for (p, e), n in found.counts.items()},
         )
 
     # ---- perceptual hashes -------------------------------------------------------------------

@@ -18,7 +18,8 @@ Rules, first match wins:
  4  ``hide_replies``       REJECTED  hide_replies and the post is a reply
     ``hide_reposts``       REJECTED  hide_reposts and the post is a repost/boost
  5  ``reporter``           APPROVED  author is one of the event's reporters, or the
-                                     post was written in our own console
+                                     post was written in our own console (detail
+                                     ``console:<username>``)
     ``trusted_author``     APPROVED  author is trusted (even in pre mode; rules 1-4
                                      still apply to them)
  6  ``future``             PENDING   dated more than max_future_minutes after now
@@ -270,7 +271,7 @@ def moderate(post: Post, policy: ModerationSettings, ctx: ModerationContext) -> 
 
     reporter = ids & ctx.reporters
     if reporter or post.platform is Platform.REPORTER:
-        return Decision(Status.APPROVED, "reporter", min(reporter) if reporter else "console")
+        return Decision(Status.APPROVED, "reporter", min(reporter) if reporter else f"console:{post.author.handle}")
     trusted = ids & (ctx.trusted_authors | _policy_ids(policy.trusted_authors))
     if trusted:
         return Decision(Status.APPROVED, "trusted_author", min(trusted))

@@ -40,7 +40,7 @@ from aggregator.storage.records import (
     SourceRecord,
     StoredPost,
 )
-from aggregator.types import Cursor, IngestItem, IngestReport, PostKey, Status
+from aggregator.types import CardMerge, Cursor, IngestItem, IngestReport, PostKey, Status
 
 __all__ = [
     "EventRecord",
@@ -148,10 +148,18 @@ class Storage:
         cursor: Cursor | None,
         photo_hashes: dict[str, str] | None = None,
         created_by: int | None = None,
+        merges: Sequence[CardMerge] = (),
     ) -> IngestReport:
-        """Posts, media, decisions, the source's cursor and live-event rows: one transaction."""
+        """Posts, media, decisions, card merges, the source's cursor and live-event rows: one transaction."""
         with self.write() as conn:
-            return _posts.ingest(conn, event_id, source_id, items, cursor, self.clock(), photo_hashes, created_by)
+            return _posts.ingest(conn, event_id, source_id, items, cursor, self.clock(), photo_hashes, created_by,
+                                 merges)
+
+    def ingest_context(self, event_id: int, keys: Sequence[PostKey], counts_since: datetime | None,
+                       video_keys: Sequence[str] = ()) -> _posts.IngestContext:
+        """What planning a batch reads from storage, in one read: see posts.IngestContext."""
+        with self.read() as conn:
+            return _posts.ingest_context(conn, event_id, keys, counts_since, video_keys)
 
     def posts(self, event_id: int, query: PostQuery | None = None) -> PostPage:
         with self.read() as conn:
@@ -165,10 +173,11 @@ class Storage:
         with self.read() as conn:
             return _posts.count_by_status(conn, event_id)
 
-    def dedup_candidates(self, event_id: int, since: datetime, video_keys: Sequence[str] = ()
-                         ) -> list[_posts.DedupCandidate]:
+    def dedup_candidates(self, event_id: int, since: datetime | None, video_keys: Sequence[str] = (),
+                         until: datetime | None = None) -> list[_posts.DedupCandidate]:
+        """Stored posts since `since` (None: none by time) and before `until`, and any sharing one of the videos."""
         with self.read() as conn:
-            return _posts.dedup_candidates(conn, event_id, since, video_keys)
+            return _posts.dedup_candidates(conn, event_id, since, video_keys, until=until)
 
     def approved_counts_by_author(self, event_id: int, since: datetime) -> dict[tuple[str, str], int]:
         with self.read() as conn:
@@ -365,10 +374,11 @@ class Storage:
             return _announcements.active(conn, event_id, now)
 
     def set_wall_options(self, event_id: int, overrides: dict[str, object],
-                         actor: _moderation.Actor) -> dict[str, object]:
-        """Validated against WallSettings (WallOptionsError names the bad option); live event `wall.options`."""
+                         actor: _moderation.Actor, wall: str = "") -> dict[str, object]:
+        """Validated against WallSettings (WallOptionsError names the bad option); live event `wall.options`.
+        `wall` names one of the event's walls ("" for its own)."""
         with self.write() as conn:
-            return _announcements.set_wall_options(conn, event_id, dict(overrides), actor, self.clock())
+            return _announcements.set_wall_options(conn, event_id, dict(overrides), actor, self.clock(), wall)
 
 
     # ---- public surfaces: stories, search, timeline ------------------------------------------------------

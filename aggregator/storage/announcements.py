@@ -4,7 +4,11 @@ Live-event kinds written here (in the same transaction as the change):
   announcement            payload: id, text, starts_at, ends_at (ISO 8601 UTC; ends_at may be null).
                           Written when created; a wall shows it while starts_at <= now < ends_at.
   announcement.withdrawn  payload: id
-  wall.options            payload: options (the organiser's overrides, sparse: only keys set in the console)
+  wall.options            payload: options (the organiser's overrides, sparse: only keys set in the console),
+                          wall (the wall's name; "" for the event's own wall). Only that wall's screens act on it.
+
+Overrides live in events.wall_options: the event's own wall's keys at the top level, a named wall's
+under "walls" -> name (so walls added later in the config start with no overrides).
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ MAX_ANNOUNCEMENT_CHARS = 280
 # Wall options an organiser may change in the console. embed_origins stays in the config file:
 # it feeds the Content-Security-Policy, which is fixed when the server starts.
 EDITABLE_WALL_OPTIONS = tuple(name for name in WallSettings.model_fields if name != "embed_origins")
+NAMED_WALLS = "walls"  # the key in events.wall_options under which named walls' overrides live
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,16 +148,34 @@ def effective_wall_settings(base: WallSettings, overrides: dict[str, Any]) -> Wa
         return base
 
 
+def wall_overrides(stored: dict[str, Any], wall: str = "") -> dict[str, Any]:
+    """One wall's overrides out of the event's stored wall_options."""
+    if not wall:
+        return {k: v for k, v in stored.items() if k != NAMED_WALLS}
+    named = stored.get(NAMED_WALLS)
+    found = named.get(wall) if isinstance(named, dict) else None
+    return dict(found) if isinstance(found, dict) else {}
+
+
 def set_wall_options(conn: Connection, event_id: int, overrides: dict[str, Any], actor: Actor,
-                     now: datetime) -> dict[str, Any]:
-    """Replace the event's overrides (validated); writes a `wall.options` live event and an audit row."""
+                     now: datetime, wall: str = "") -> dict[str, Any]:
+    """Replace one wall's overrides (validated); writes a `wall.options` live event and an audit row."""
     clean = validate_wall_options(overrides)
     before = conn.execute(select(events.c.wall_options).where(events.c.id == event_id)).scalar()
     if before is None:
         raise ValueError(f"no event {event_id}")
-    if dict(before) == clean:
+    stored = dict(before)
+    old = wall_overrides(stored, wall)
+    if old == clean:
         return clean
-    conn.execute(update(events).where(events.c.id == event_id).values(wall_options=clean, updated_at=now))
-    live.append(conn, event_id, "wall.options", None, now, {"options": clean})
-    record_audit(conn, event_id, actor, "wall_options", "wall", str(event_id), dict(before), clean, now)
+    if wall:
+        named = dict(stored.get(NAMED_WALLS) or {})
+        named[wall] = clean
+        stored[NAMED_WALLS] = named
+    else:
+        stored = {**clean, **({NAMED_WALLS: stored[NAMED_WALLS]} if NAMED_WALLS in stored else {})}
+    conn.execute(update(events).where(events.c.id == event_id).values(wall_options=stored, updated_at=now))
+    live.append(conn, event_id, "wall.options", None, now, {"options": clean, "wall": wall})
+    record_audit(conn, event_id, actor, "wall_options", "wall", f"{event_id}/{wall}" if wall else str(event_id),
+                 old, clean, now)
     return clean

@@ -22,4 +22,12 @@ def is_public(conn: Connection, slug: str, url: str) -> bool:
     in_story = exists().where(
         story_blocks.c.story_id == stories.c.id, stories.c.event_id == event_id, stories.c.status == "published",
         story_blocks.c.kind == "photo", story_blocks.c.media_url == url)
-    return bool(conn.execute(select(or_(in_post, in_story))).scalar())
+    return bool(conn.execute(select(or_(in_post, in_story))).scalar()) or url in _slide_images(conn, event_id)
+
+
+def _slide_images(conn: Connection, event_id: int) -> set[str]:
+    """Organiser slides' images (in the event's wall options, the main wall's and each named wall's)."""
+    stored = conn.execute(select(events.c.wall_options).where(events.c.id == event_id)).scalar() or {}
+    walls = [stored, *(stored.get("walls") or {}).values()] if isinstance(stored, dict) else []
+    return {str(s.get("image")) for w in walls if isinstance(w, dict)
+            for s in (w.get("slides") or []) if isinstance(s, dict)}

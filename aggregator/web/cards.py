@@ -8,20 +8,24 @@ in (pipeline/sanitise.py) and is the only field marked safe.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from html import unescape
 from typing import Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import segno
 from jinja2 import Environment
 from markdown_it import MarkdownIt
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from aggregator.config import EventSettings, LoadedConfig, WallSettings
 from aggregator.pipeline.sanitise import safe_href, safe_url
 from aggregator.sources.video import video_from_url
+from aggregator.storage.announcements import effective_wall_settings, wall_overrides
 from aggregator.storage.records import EventRecord, SessionRecord, StoredPost
 from aggregator.types import MediaKind, Platform
 
@@ -103,13 +107,61 @@ def video_embed(url: str | None) -> str | None:
     return media.embed_url if media else None
 
 
+VIDEO_FILE_SUFFIXES = (".mp4", ".webm", ".m4v", ".mov")
+INLINE_VIDEO_PLATFORMS = frozenset({Platform.X, Platform.MASTODON, Platform.BLUESKY, Platform.REPORTER})
+
+
+def playable_video(url: str | None, platform: Platform | str) -> str | None:
+    """A video file the platform serves directly (plays in a <video> element), else None (a page, a playlist)."""
+    href = safe_media_url(url)
+    if not href or Platform(str(platform)) not in INLINE_VIDEO_PLATFORMS:
+        return None
+    path = urlsplit(href).path.lower()
+    return href if path.endswith(VIDEO_FILE_SUFFIXES) else None
+
+
+_TAG_OR_TEXT = re.compile(r"(<[^>]*>)|([^<]+)")
+_BARE_URL = re.compile(r"https?://[^\s<>\"']+[^\s<>\"'.,;:!?)]", re.I)
+
+
+def short_link_text(url: str, limit: int = 32) -> str:
+    """"https://www.example.org/a/long/path?x=1" -> "example.org/a/long/path" (cut with … past `limit`)."""
+    parts = urlsplit(url.strip())
+    host = parts.netloc.lower().removeprefix("www.")
+    text = host + (parts.path.rstrip("/") if parts.path not in ("", "/") else "")
+    return text if len(text) <= limit else text[: limit - 1].rstrip("/") + "…"
+
+
+def short_links(html: str) -> Markup:
+    """Sanitised card HTML with every bare URL in its text (a link's text, or plain text) shown as a short
+    domain and path. Only text changes (unescaped, shortened, escaped again); tags and hrefs stay as sanitised."""
+    def shorten(m: re.Match[str]) -> str:
+        return short_link_text(m.group(0))
+
+    out: list[str] = []
+    for tag, text in _TAG_OR_TEXT.findall(html):
+        if tag:
+            out.append(tag)
+        elif "://" in text:
+            out.append(str(escape(_BARE_URL.sub(shorten, unescape(text)))))
+        else:
+            out.append(text)
+    return Markup("".join(out))  # noqa: S704 - tags as sanitised on ingest; the text is escaped again
+
+
+def seconds_until(value: datetime | None, now: datetime) -> str:
+    """Seconds from `now` to `value` (negative when past), for the wall's skew-free timers; "" for None."""
+    return "" if value is None else f"{(value - now).total_seconds():.3f}"
+
+
 def prepare(env: Environment) -> Environment:
     """Add the public surfaces' filters to the app's one environment (idempotent)."""
     if env.globals.get("_public_ready"):
         return env
     env.filters.update(
         ago=ago, iso=iso, local=local, stamp=stamp, safe_media=safe_media_url, platform_name=platform_name,
-        markdown=render_markdown, video_embed=video_embed,
+        markdown=render_markdown, video_embed=video_embed, playable_video=playable_video, short_links=short_links,
+        seconds_until=seconds_until, qr=qr_svg, short_link=short_link_text,
     )
     env.globals.update(_public_ready=True, MediaKind=MediaKind)
     return env
@@ -126,6 +178,7 @@ class CardContext:
     show_media: bool = True
     link_target: str = ""  # "_blank" inside embeds
     days: tuple[date, date] | None = None  # the event's days: posts from other days show their date
+    inline_video: bool = False  # wall: play platform-served video files inline (muted, looping)
 
 
 def card_vars(post: StoredPost, ctx: CardContext) -> dict[str, Any]:
@@ -177,15 +230,31 @@ def event_settings(cfg: LoadedConfig, slug: str) -> EventSettings | None:
         return None
 
 
-def wall_settings(cfg: LoadedConfig, event: EventRecord) -> WallSettings:
+def wall_names(cfg: LoadedConfig, event: EventRecord) -> tuple[str, ...]:
+    """The event's walls: "" (its own wall) and the configured named ones."""
     ev = event_settings(cfg, event.slug)
-    base = ev.wall if ev is not None else WallSettings()
-    if not event.wall_options:
-        return base
-    try:
-        return WallSettings.model_validate({**base.model_dump(), **event.wall_options})
-    except ValueError:  # a stale override no longer valid: the file's settings stand
-        return base
+    return ("", *(w.name for w in ev.walls)) if ev is not None else ("",)
+
+
+def wall_settings(cfg: LoadedConfig, event: EventRecord, name: str = "") -> WallSettings:
+    """A wall's settings: the config file's, then the organiser's stored overrides of that wall."""
+    ev = event_settings(cfg, event.slug)
+    base = (ev.wall_settings(name) if ev is not None else None) or WallSettings()
+    return effective_wall_settings(base, wall_overrides(event.wall_options, name))
+
+
+def wall_shows(post: StoredPost, settings: WallSettings) -> bool:
+    """Whether a wall with these settings shows this (approved) post: its per-wall filters."""
+    platforms = {str(p) for p in settings.platforms}
+    if platforms and post.platform.value not in platforms:
+        return False
+    if (settings.media_only or settings.mode == "photos") and not post.media:
+        return False
+    if settings.hashtags:
+        tags = {t.lower().lstrip("#") for t in post.hashtags}
+        if not tags & set(settings.hashtags):
+            return False
+    return True
 
 
 def wall_view(settings: WallSettings, query: Mapping[str, str]) -> WallView:

@@ -10,20 +10,30 @@ log, announce, change wall options, copy embed snippets and manage users.
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime
+from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.datastructures import FormData, UploadFile
 
+from aggregator.config import WALL_MODES, WallSettings
 from aggregator.pipeline.moderate import RULES
 from aggregator.storage import EventRecord, Storage
-from aggregator.storage.announcements import EDITABLE_WALL_OPTIONS, WallOptionsError, effective_wall_settings
+from aggregator.storage.announcements import (
+    EDITABLE_WALL_OPTIONS,
+    WallOptionsError,
+    effective_wall_settings,
+    wall_overrides,
+)
 from aggregator.storage.moderation import AUTHOR_ACTIONS, POST_ACTIONS, ActionError, Actor, QueueQuery
 from aggregator.storage.users import UserExists
 from aggregator.types import Platform, Status
+from aggregator.web import cards
 from aggregator.web.auth import (
     ROLES,
     User,
@@ -33,6 +43,7 @@ from aggregator.web.auth import (
     safe_next,
     verify_csrf,
 )
+from aggregator.web.uploads import MAX_UPLOAD_BYTES, UploadError, store_photo
 
 router = APIRouter(include_in_schema=False)
 
@@ -290,45 +301,120 @@ def withdraw(request: Request, slug: str, announcement_id: int, user: AsOrganise
     return _back(f"/console/{slug}/announcements", "withdrawn" if done else "nothing")
 
 
-def _wall_page(request: Request, ev: EventRecord, error: str = "", status_code: int = 200) -> Response:
-    base = request.app.state.cfg.settings.event(ev.slug).wall
-    effective = effective_wall_settings(base, ev.wall_options)
+def _wall_name(request: Request, ev: EventRecord, name: str) -> str:
+    if name not in cards.wall_names(request.app.state.cfg, ev):
+        raise HTTPException(404, f"no wall {name!r}")
+    return name
+
+
+def _wall_base(request: Request, ev: EventRecord, name: str) -> WallSettings:
+    """A wall's settings as the config file has them (the console's overrides go on top)."""
+    return request.app.state.cfg.settings.event(ev.slug).wall_settings(name) or WallSettings()
+
+
+def _wall_page(request: Request, ev: EventRecord, name: str, error: str = "", status_code: int = 200) -> Response:
+    overrides = wall_overrides(ev.wall_options, name)
+    effective = effective_wall_settings(_wall_base(request, ev, name), overrides)
     return render_console(request, "console/wall.html", {
-        "event": ev, "wall": effective, "overrides": ev.wall_options, "platforms": [p.value for p in Platform],
-        "error": error, "done": _done_message(request),
+        "event": ev, "wall": effective, "overrides": overrides, "platforms": [p.value for p in Platform],
+        "error": error, "done": _done_message(request), "wall_name": name,
+        "walls": cards.wall_names(request.app.state.cfg, ev), "modes": WALL_MODES,
+        "wall_url": f"/e/{ev.slug}/wall/{name}" if name else f"/e/{ev.slug}/wall",
     }, status_code=status_code)
 
 
+def _wall_target(slug: str, name: str) -> str:
+    return f"/console/{slug}/wall?wall={name}" if name else f"/console/{slug}/wall"
+
+
 @router.get("/console/{slug}/wall", response_class=HTMLResponse)
-def wall_page(request: Request, slug: str, user: AsOrganiser) -> Response:
-    return _wall_page(request, _event(request, slug))
+def wall_page(request: Request, slug: str, user: AsOrganiser, wall: str = "") -> Response:
+    ev = _event(request, slug)
+    return _wall_page(request, ev, _wall_name(request, ev, wall))
 
 
 def _wall_form(form: dict[str, list[str]], base: dict[str, Any]) -> dict[str, Any]:
-    """Form fields -> the options that differ from the configured ones (sparse overrides)."""
+    """Form fields -> the options that differ from the configured ones (sparse overrides).
+    Slides have their own forms (upload, remove) and are not part of this one."""
     values: dict[str, Any] = {}
     for name in EDITABLE_WALL_OPTIONS:
         current = base[name]
+        if name == "slides":
+            continue
         if isinstance(current, bool):
             values[name] = _one(form, name) == "on"
         elif name == "platforms":
             values[name] = [p for p in form.get("platforms", []) if p in {x.value for x in Platform}]
+        elif name == "hashtags":
+            values[name] = [t.lstrip("#").lower() for t in _one(form, name).replace(",", " ").split() if t.lstrip("#")]
         elif name in form:
             raw = _one(form, name).strip()
             values[name] = int(raw) if isinstance(current, int) and raw.lstrip("-").isdigit() else raw
-    return {k: v for k, v in values.items() if v != base[k] and not (k == "platforms" and tuple(v) == base[k])}
+    return {k: v for k, v in values.items()
+            if v != base[k] and not (isinstance(base[k], tuple) and tuple(v) == base[k])}
 
 
 @router.post("/console/{slug}/wall", dependencies=[Depends(verify_csrf)])
 def save_wall(request: Request, slug: str, form: FormFields, user: AsOrganiser) -> Response:
     ev = _event(request, slug)
-    base = request.app.state.cfg.settings.event(ev.slug).wall.model_dump()
+    name = _wall_name(request, ev, _one(form, "wall"))
+    base = _wall_base(request, ev, name).model_dump()
     overrides = {} if _one(form, "reset") else _wall_form(form, base)
+    kept = wall_overrides(ev.wall_options, name).get("slides")
+    if kept is not None and not _one(form, "reset"):
+        overrides["slides"] = kept
     try:
-        _storage(request).set_wall_options(ev.id, overrides, _actor(user))
+        _storage(request).set_wall_options(ev.id, overrides, _actor(user), name)
     except WallOptionsError as exc:
-        return _wall_page(request, ev, str(exc), 400)
-    return _back(f"/console/{slug}/wall", "wall")
+        return _wall_page(request, ev, name, str(exc), 400)
+    return _back(_wall_target(slug, name), "wall")
+
+
+def _set_slides(request: Request, ev: EventRecord, name: str, slides: list[dict[str, Any]], user: User) -> None:
+    overrides = {**wall_overrides(ev.wall_options, name), "slides": slides}
+    _storage(request).set_wall_options(ev.id, overrides, _actor(user), name)
+
+
+def _current_slides(request: Request, ev: EventRecord, name: str) -> list[dict[str, Any]]:
+    settings = effective_wall_settings(_wall_base(request, ev, name), wall_overrides(ev.wall_options, name))
+    return [s.model_dump() for s in settings.slides]
+
+
+@router.post("/console/{slug}/wall/slides", dependencies=[Depends(verify_csrf)])
+async def add_slide(request: Request, slug: str, user: AsOrganiser) -> Response:
+    """An organiser slide: an uploaded image (re-encoded like reporters' photos) and a line of text."""
+    async with request.form(max_files=1) as form:  # closes the uploaded file's temporary copy
+        return await _add_slide(request, slug, user, form)
+
+
+async def _add_slide(request: Request, slug: str, user: User, form: FormData) -> Response:
+    ev = await asyncio.to_thread(_event, request, slug)
+    name = _wall_name(request, ev, str(form.get("wall") or ""))
+    text = " ".join(str(form.get("text") or "").split())[:200]
+    upload = form.get("image")
+    if not isinstance(upload, UploadFile) or not upload.filename:
+        return await asyncio.to_thread(_wall_page, request, ev, name, "choose an image for the slide", 400)
+    data = await upload.read(MAX_UPLOAD_BYTES + 1)
+    media_dir = Path(request.app.state.cfg.settings.server.media_dir)
+    try:
+        photo = await asyncio.to_thread(store_photo, data, media_dir, ev.slug)
+    except UploadError as exc:
+        return await asyncio.to_thread(_wall_page, request, ev, name, f"{upload.filename}: {exc}", 400)
+    slides = [*_current_slides(request, ev, name), {"image": photo.url, "text": text}]
+    await asyncio.to_thread(_set_slides, request, ev, name, slides, user)
+    return _back(_wall_target(slug, name), "wall")
+
+
+@router.post("/console/{slug}/wall/slides/{index}/remove", dependencies=[Depends(verify_csrf)])
+def remove_slide(request: Request, slug: str, index: int, form: FormFields, user: AsOrganiser) -> Response:
+    ev = _event(request, slug)
+    name = _wall_name(request, ev, _one(form, "wall"))
+    slides = _current_slides(request, ev, name)
+    if not 0 <= index < len(slides):
+        raise HTTPException(404, "no such slide")
+    del slides[index]
+    _set_slides(request, ev, name, slides, user)
+    return _back(_wall_target(slug, name), "wall")
 
 
 @router.get("/console/{slug}/embed", response_class=HTMLResponse)

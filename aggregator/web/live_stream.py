@@ -52,7 +52,7 @@ from aggregator.live import KEEPALIVE, REPLAY_BATCH, LiveHub, Subscriber
 from aggregator.storage import EventRecord, Storage, StoredPost
 from aggregator.storage.announcements import AnnouncementRecord
 from aggregator.storage.records import LiveEvent
-from aggregator.types import Platform, Status
+from aggregator.types import Status
 from aggregator.web import cards
 
 log = logging.getLogger("aggregator.web.live")
@@ -71,30 +71,21 @@ EVENTS_TTL = 10.0  # seconds the renderer keeps event records (a wall.options ro
 # ---- one row -> its message -------------------------------------------------------------------------------
 
 
-def _platforms(names: tuple[str, ...]) -> tuple[Platform, ...]:
-    out = []
-    for name in names:
-        try:
-            out.append(Platform(name))
-        except ValueError:
-            continue
-    return tuple(out)
-
-
 def live_message(storage: Storage, env: Environment, event: EventRecord, settings: WallSettings,
-                 row: LiveEvent, now: datetime, posts: Mapping[int, StoredPost] | None = None,
+                 row: LiveEvent, now: datetime, wall: str = "", posts: Mapping[int, StoredPost] | None = None,
                  announcements: list[AnnouncementRecord] | None = None) -> dict[str, Any] | None:
-    """The JSON a wall receives for one live-event row, or None when this wall has nothing to do.
+    """The JSON a wall (`wall`, with these settings) receives for one live-event row, or None when this
+    wall has nothing to do. The per-wall filters are `cards.wall_shows`.
 
     `posts`, `announcements`: read beforehand (a post missing from `posts` is gone); else read here."""
     if row.kind in POST_KINDS and row.post_id is not None:
         post = posts.get(row.post_id) if posts is not None else storage.post(event.id, row.post_id)
-        platforms = _platforms(settings.platforms)
-        visible = post is not None and post.event_id == event.id and post.status is Status.APPROVED and (
-            not platforms or post.platform in platforms)
+        visible = (post is not None and post.event_id == event.id and post.status is Status.APPROVED
+                   and cards.wall_shows(post, settings))
         if not visible or post is None:
             return {"kind": "post.retracted", "post_id": row.post_id}
-        ctx = cards.CardContext(event.slug, event.timezone, now, "wall", settings.show_media)
+        ctx = cards.CardContext(event.slug, event.timezone, now, "wall", settings.show_media,
+                                inline_video=settings.inline_video)
         return {
             "kind": row.kind, "post_id": post.id, "html": cards.render_card(env, post, ctx),
             "pinned": post.pinned, "featured": post.featured, "created_at": cards.iso(post.created_at),
@@ -106,12 +97,13 @@ def live_message(storage: Storage, env: Environment, event: EventRecord, setting
         found = [a for a in listed if a.id == row.payload.get("id")]
         if not found or found[0].withdrawn:
             return None
-        html = cards.render_template(env, "wall/announcement.html", {"a": found[0]})
+        html = cards.render_template(env, "wall/announcement.html", {"a": found[0], "now": now})
         return {"kind": "announcement", "id": found[0].id, "html": html}
     if row.kind == "announcement.withdrawn":
         return {"kind": "announcement.withdrawn", "id": row.payload.get("id")}
     if row.kind == "wall.options":
-        return {"kind": "wall.options"}
+        # Only the screens of the wall whose options changed reload.
+        return {"kind": "wall.options"} if str(row.payload.get("wall") or "") == wall else None
     return None
 
 
@@ -162,17 +154,17 @@ class Renderer:
                          for e in {r.event_id for r in rows if r.kind == "announcement"}}
         return Loaded(events, posts, announcements)
 
-    def render(self, rows: list[LiveEvent], loaded: Loaded) -> list[bytes]:
-        """On the loop: pure drawing and encoding, no I/O."""
+    def render(self, pairs: list[tuple[LiveEvent, str]], loaded: Loaded) -> list[bytes]:
+        """On the loop: pure drawing and encoding, no I/O. One frame per (row, wall name)."""
         now = self.clock()
         out = []
-        for row in rows:
+        for row, wall in pairs:
             event = loaded.events.get(row.event_id)
             if event is None:
                 out.append(b"")
                 continue
-            settings = cards.wall_settings(self.cfg, event)
-            message = live_message(self.storage, self.env, event, settings, row, now, loaded.posts,
+            settings = cards.wall_settings(self.cfg, event, wall)
+            message = live_message(self.storage, self.env, event, settings, row, now, wall, loaded.posts,
                                    loaded.announcements.get(row.event_id, []))
             out.append(frame(row.seq, message))
         return out
@@ -190,21 +182,23 @@ def _subject(row: LiveEvent) -> tuple[int, str, Any] | None:
 # ---- the frame cache ----------------------------------------------------------------------------------------
 
 
+Key = tuple[int, str]  # (seq, wall name): a named wall has its own filters, so its own frames
+
+
 class Frames:
-    """Each row's frame by seq, made once per process. Its state lives on the event loop;
+    """Each row's frame by (seq, wall), made once per process. Its state lives on the event loop;
     `read` (on the tailer's thread) only reads it."""
 
-    def __init__(self, renderer: Renderer, watching: Callable[[int], bool] = lambda _e: True,
-                 ttl: float = FRAME_TTL, limit: int = FRAME_LIMIT) -> None:
+    def __init__(self, renderer: Renderer, ttl: float = FRAME_TTL, limit: int = FRAME_LIMIT) -> None:
         self._renderer = renderer
-        self._watching = watching
         self._reader = renderer.storage.live_reader()
         self.ttl, self.limit = ttl, limit
-        self._frames: dict[int, bytes] = {}
-        self._events: dict[int, int] = {}  # seq -> event id
-        self._born: deque[tuple[float, int]] = deque()  # (monotonic time, seq), oldest first
-        self._by_subject: dict[tuple[int, str, Any], set[int]] = {}
-        self._pending: dict[int, asyncio.Future[bytes | None]] = {}
+        self._frames: dict[Key, bytes] = {}
+        self._events: dict[Key, int] = {}  # key -> event id
+        self._born: deque[tuple[float, Key]] = deque()  # (monotonic time, key), oldest first
+        self._by_subject: dict[tuple[int, str, Any], set[Key]] = {}
+        self._pending: dict[Key, asyncio.Future[bytes | None]] = {}
+        self._watched: dict[int, dict[str, int]] = {}  # event id -> wall -> open streams
 
     def __len__(self) -> int:
         return len(self._frames)
@@ -212,96 +206,116 @@ class Frames:
     def close(self) -> None:
         self._reader.close()
 
-    def get(self, seq: int) -> bytes | None:
-        return self._frames.get(seq)
+    def get(self, seq: int, wall: str = "") -> bytes | None:
+        return self._frames.get((seq, wall))
 
-    def read(self, seq: int) -> tuple[list[LiveEvent], tuple[list[LiveEvent], Loaded] | None]:
+    def watch(self, event_id: int, wall: str) -> None:
+        walls = self._watched.setdefault(event_id, {})
+        walls[wall] = walls.get(wall, 0) + 1
+
+    def unwatch(self, event_id: int, wall: str) -> None:
+        walls = self._watched.get(event_id, {})
+        left = walls.get(wall, 0) - 1
+        if left > 0:
+            walls[wall] = left
+        else:
+            walls.pop(wall, None)
+            if not walls:
+                self._watched.pop(event_id, None)
+
+    def watching(self, event_id: int) -> bool:
+        return bool(self._watched.get(event_id))
+
+    def read(self, seq: int) -> tuple[list[LiveEvent], tuple[list[tuple[LiveEvent, str]], Loaded] | None]:
         """The hub's tail reader (its thread): the rows after seq, with the posts they name in the
-        same read, and what rendering the rows someone is watching needs."""
-        rows, posts = self._reader.batch(seq, REPLAY_BATCH, self._watching)
-        wanted = [r for r in rows if self._watching(r.event_id) and r.seq not in self._frames]
-        if not wanted:
+        same read, and what drawing them for every watched wall needs."""
+        rows, posts = self._reader.batch(seq, REPLAY_BATCH, self.watching)
+        pairs = [(r, wall) for r in rows for wall in list(self._watched.get(r.event_id, ()))
+                 if (r.seq, wall) not in self._frames]
+        if not pairs:
             return rows, None
         try:
-            return rows, (wanted, self._renderer.load(wanted, posts))
+            return rows, (pairs, self._renderer.load([r for r, _ in pairs], posts))
         except Exception:  # the rows still go out; a client renders what is missing itself
             log.exception("live.load_failed")
             return rows, None
 
-    def accept(self, rows: list[LiveEvent], loaded: tuple[list[LiveEvent], Loaded] | None) -> None:
-        """On the loop, before the fan-out: forget stale frames, render and keep the new ones."""
+    def accept(self, rows: list[LiveEvent], loaded: tuple[list[tuple[LiveEvent, str]], Loaded] | None) -> None:
+        """On the loop, before the fan-out: forget stale frames, draw and keep the new ones."""
         for row in rows:
-            if row.kind == "wall.options":  # the wall's settings changed: every card may change
-                self._forget([s for s, e in self._events.items() if e == row.event_id and s < row.seq])
+            if row.kind == "wall.options":  # a wall's settings changed: every card may change
+                self._forget([k for k, e in self._events.items() if e == row.event_id and k[0] < row.seq])
             subject = _subject(row)
             if subject is not None:
-                seqs = self._by_subject.get(subject)
-                if seqs:
-                    self._forget([s for s in seqs if s < row.seq])
+                keys = self._by_subject.get(subject)
+                if keys:
+                    self._forget([k for k in keys if k[0] < row.seq])
         self._expire()
         if loaded is not None:
-            wanted, data = loaded
-            for row, made in zip(wanted, self._renderer.render(wanted, data), strict=True):
-                self._store(row, made)
+            pairs, data = loaded
+            for (row, wall), made in zip(pairs, self._renderer.render(pairs, data), strict=True):
+                self._store(row, wall, made)
 
-    async def ensure(self, rows: list[LiveEvent]) -> list[bytes]:
-        """The frames of these rows, rendering the missing ones (once, in one worker thread)."""
+    async def ensure(self, rows: list[LiveEvent], wall: str = "") -> list[bytes]:
+        """The frames of these rows for a wall, drawing the missing ones (once per process)."""
         frames = self._frames
-        out = [frames.get(row.seq) for row in rows]
+        out = [frames.get((row.seq, wall)) for row in rows]
         if None not in out:
             return out  # type: ignore[return-value]  # the hot path: every frame is there
         loop = asyncio.get_running_loop()
-        waits: dict[int, asyncio.Future[bytes | None]] = {}
+        waits: dict[Key, asyncio.Future[bytes | None]] = {}
         mine: list[LiveEvent] = []
         for row, found in zip(rows, out, strict=True):
-            if found is not None or row.seq in waits:
+            key = (row.seq, wall)
+            if found is not None or key in waits:
                 continue
-            pending = self._pending.get(row.seq)
+            pending = self._pending.get(key)
             if pending is None:
-                pending = self._pending[row.seq] = loop.create_future()
+                pending = self._pending[key] = loop.create_future()
                 mine.append(row)
-            waits[row.seq] = pending
+            waits[key] = pending
         if mine:
             try:
                 loaded = await asyncio.to_thread(self._renderer.load, mine)
-                made = self._renderer.render(mine, loaded)
+                made = self._renderer.render([(row, wall) for row in mine], loaded)
             except BaseException:
                 for row in mine:
-                    self._settle(row.seq, None)
+                    self._settle((row.seq, wall), None)
                 raise
             for row, data in zip(mine, made, strict=True):
-                self._store(row, data)
-                self._settle(row.seq, data)
+                self._store(row, wall, data)
+                self._settle((row.seq, wall), data)
         result = []
         for row, found in zip(rows, out, strict=True):
             if found is None:
-                found = await waits[row.seq]
+                found = await waits[(row.seq, wall)]
                 if found is None:
                     raise RuntimeError(f"rendering live row {row.seq} failed")
             result.append(found)
         return result
 
-    def _settle(self, seq: int, data: bytes | None) -> None:
-        future = self._pending.pop(seq, None)
+    def _settle(self, key: Key, data: bytes | None) -> None:
+        future = self._pending.pop(key, None)
         if future is not None and not future.done():
             future.set_result(data)
 
-    def _store(self, row: LiveEvent, data: bytes) -> None:
-        if row.seq in self._frames:
+    def _store(self, row: LiveEvent, wall: str, data: bytes) -> None:
+        key = (row.seq, wall)
+        if key in self._frames:
             return
-        self._frames[row.seq] = data
-        self._events[row.seq] = row.event_id
-        self._born.append((time.monotonic(), row.seq))
+        self._frames[key] = data
+        self._events[key] = row.event_id
+        self._born.append((time.monotonic(), key))
         subject = _subject(row)
         if subject is not None:
-            self._by_subject.setdefault(subject, set()).add(row.seq)
+            self._by_subject.setdefault(subject, set()).add(key)
 
-    def _forget(self, seqs: list[int]) -> None:
-        for seq in seqs:
-            self._frames.pop(seq, None)
-            self._events.pop(seq, None)
-        if seqs:
-            gone = set(seqs)
+    def _forget(self, keys: list[Key]) -> None:
+        for key in keys:
+            self._frames.pop(key, None)
+            self._events.pop(key, None)
+        if keys:
+            gone = set(keys)
             for subject in [k for k, v in self._by_subject.items() if v & gone]:
                 left = self._by_subject[subject] - gone
                 if left:
@@ -314,7 +328,7 @@ class Frames:
         dead = []
         while self._born and (self._born[0][0] < old or len(self._born) > self.limit):
             dead.append(self._born.popleft()[1])
-        self._forget([s for s in dead if s in self._frames])
+        self._forget([k for k in dead if k in self._frames])
 
 
 # ---- the response -------------------------------------------------------------------------------------------
@@ -326,14 +340,15 @@ class LiveStream(Response):
 
     media_type = "text/event-stream"
 
-    def __init__(self, hub: LiveHub, frames: Frames, event_id: int, start: int | None) -> None:
-        self.hub, self.frames, self.event_id, self.start = hub, frames, event_id, start
+    def __init__(self, hub: LiveHub, frames: Frames, event_id: int, start: int | None, wall: str = "") -> None:
+        self.hub, self.frames, self.event_id, self.start, self.wall = hub, frames, event_id, start, wall
         self.status_code = 200
         self.background = None
         self.init_headers({"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         sub = self.hub.register(self.event_id)
+        self.frames.watch(self.event_id, self.wall)
         watcher = asyncio.create_task(self._watch(receive, sub))
         try:
             await send({"type": "http.response.start", "status": 200, "headers": self.raw_headers})
@@ -347,6 +362,7 @@ class LiveStream(Response):
         finally:
             watcher.cancel()
             self.hub.unregister(sub)
+            self.frames.unwatch(self.event_id, self.wall)
 
     async def _watch(self, receive: Receive, sub: Subscriber) -> None:
         """Close the subscriber when the client disconnects (one idle task per client)."""
@@ -365,7 +381,7 @@ class LiveStream(Response):
         sub.last_seq = self.start
         if recent is not None:  # a reconnect within the hub's memory: no query
             if recent:
-                body = b"".join(await self.frames.ensure(recent))
+                body = b"".join(await self.frames.ensure(recent, self.wall))
                 sub.last_seq = max(sub.last_seq, recent[-1].seq)
                 if body:
                     await send({"type": "http.response.body", "body": body, "more_body": True})
@@ -374,7 +390,7 @@ class LiveStream(Response):
         while not sub.dropped:
             rows = await asyncio.to_thread(storage.live_after, sub.last_seq, self.event_id, REPLAY_BATCH)
             if rows:
-                body = b"".join(await self.frames.ensure(rows))
+                body = b"".join(await self.frames.ensure(rows, self.wall))
                 sub.last_seq = rows[-1].seq
                 if body:
                     await send({"type": "http.response.body", "body": body, "more_body": True})
@@ -382,7 +398,7 @@ class LiveStream(Response):
                 return
 
     async def _live(self, sub: Subscriber, send: Send) -> None:
-        queue, frames = sub.queue, self.frames._frames
+        queue, frames, wall = sub.queue, self.frames._frames, self.wall
         while True:
             item = await queue.get()
             items = [item]
@@ -400,11 +416,11 @@ class LiveStream(Response):
             if rows:
                 sub.last_seq = rows[-1].seq
                 if len(rows) == 1:
-                    body = frames.get(rows[0].seq)
+                    body = frames.get((rows[0].seq, wall))
                     if body is None:
-                        body = (await self.frames.ensure(rows))[0]
+                        body = (await self.frames.ensure(rows, wall))[0]
                 else:
-                    body = b"".join(await self.frames.ensure(rows))
+                    body = b"".join(await self.frames.ensure(rows, wall))
             else:
                 body = PING if ping else b""
             if body:
@@ -414,7 +430,7 @@ class LiveStream(Response):
 def install(hub: LiveHub, storage: Storage, env: Environment, cfg: LoadedConfig,
             clock: Callable[[], datetime]) -> Frames:
     """Wire a process's frame cache into its hub (called once by create_app)."""
-    frames = Frames(Renderer(storage, env, cfg, clock), hub.watching)
+    frames = Frames(Renderer(storage, env, cfg, clock))
     hub.tail_reader, hub.accept, hub.tail_closer = frames.read, frames.accept, frames.close
     if hub.keepalive <= 0:
         hub.keepalive = KEEPALIVE_SECONDS

@@ -9,6 +9,11 @@ The live stream (`/e/<slug>/live`) sends one SSE message per live-event row,
 with the row's seq as the SSE id; aggregator/web/live_stream.py makes each
 row's frame once per process and describes the messages.
 
+`?wall=<name>` picks one of the event's named walls: its messages follow that
+wall's filters (platforms, media only, hashtags), and `wall.options` reaches
+only the screens of the wall whose options changed. Each row's message is
+computed once per (row, wall).
+
 A client resumes from the `Last-Event-ID` header (sent by the browser on its
 own reconnects) or, on its first connection, from `?after=N` (the seq the page
 was rendered at, so nothing approved between render and connect is missed).
@@ -162,7 +167,7 @@ def reporter_post(request: Request, slug: str, token: str) -> Response:
 @dataclass(frozen=True, slots=True)
 class WallData:
     seq: int
-    posts: list[StoredPost]
+    posts: list[StoredPost]  # newest first, pinned ones included (the page places them)
     pinned: list[StoredPost]
     featured: list[StoredPost]
 
@@ -171,19 +176,37 @@ def wall_data(storage: Storage, event: EventRecord, settings: WallSettings) -> W
     # The seq first: anything committed after it is replayed to the page's stream (cards are upserted by id).
     seq = storage.last_live_seq()
     platforms = _platforms(settings.platforms)
-    page = storage.posts(event.id, PostQuery(limit=settings.max_cards, platforms=platforms))
+    narrowed = settings.media_only or settings.mode == "photos" or bool(settings.hashtags)
+    # Filters the query cannot express are applied here, over a few pages' worth of the newest posts.
+    limit = min(500, settings.max_cards * (4 if narrowed else 1))
+    page = storage.posts(event.id, PostQuery(limit=limit, platforms=platforms))
+    shown = [p for p in page.posts if cards.wall_shows(p, settings)]
     pinned = [p for p in storage.flagged_posts(event.id, pinned=True, limit=settings.max_cards)
-              if not platforms or p.platform in platforms]
-    featured = [p for p in storage.flagged_posts(event.id, featured=True, limit=12)
-                if not platforms or p.platform in platforms]
+              if cards.wall_shows(p, settings)]
+    featured = [p for p in storage.flagged_posts(event.id, featured=True, limit=12) if cards.wall_shows(p, settings)]
     pinned_ids = {p.id for p in pinned}
-    posts = [p for p in page.posts if p.id not in pinned_ids][: max(0, settings.max_cards - len(pinned))]
+    posts = [p for p in shown if p.id not in pinned_ids][: max(0, settings.max_cards - len(pinned))]
+    # Featured posts older than the newest page stay on the page too: highlights and the spotlight use them.
+    on_page = pinned_ids | {p.id for p in posts}
+    posts += sorted((p for p in featured if p.id not in on_page), key=lambda p: (p.created_at, p.id), reverse=True)
     return WallData(seq, posts, pinned, featured)
 
 
-def _wall_context(request: Request, event: EventRecord, embed: bool) -> dict[str, Any]:
+def _wall_settings(request: Request, event: EventRecord, name: str) -> WallSettings:
+    if name not in cards.wall_names(_cfg(request), event):
+        raise HTTPException(404, f"no wall {name!r}")
+    return cards.wall_settings(_cfg(request), event, name)
+
+
+def _wall_title(cfg: LoadedConfig, event: EventRecord, name: str) -> str:
+    ev = cards.event_settings(cfg, event.slug)
+    found = [w for w in ev.walls if w.name == name] if ev is not None and name else []
+    return found[0].title if found else ""
+
+
+def _wall_context(request: Request, event: EventRecord, embed: bool, name: str = "") -> dict[str, Any]:
     cfg, storage, now = _cfg(request), _storage(request), _now(request)
-    settings = cards.wall_settings(cfg, event)
+    settings = _wall_settings(request, event, name)
     view = cards.wall_view(settings, request.query_params)
     data = wall_data(storage, event, settings)
     programme = storage.programme(event.id)
@@ -192,12 +215,14 @@ def _wall_context(request: Request, event: EventRecord, embed: bool) -> dict[str
                      if not a.withdrawn and (a.ends_at is None or a.ends_at > now)]
     event_url = _event_url(cfg, event)
     card = cards.CardContext(event.slug, event.timezone, now, "embed" if embed else "wall", settings.show_media,
-                             "_blank" if embed else "")
+                             "_blank" if embed else "", inline_video=settings.inline_video and not embed)
+    query = f"?wall={name}" if name else ""
     return {
         "event": event, "view": view, "settings": settings, "data": data, "programme": programme,
         "current": current, "upcoming": upcoming, "announcements": announcements, "now": now,
         "event_url": event_url, "qr": cards.qr_svg(event_url, f"QR code: {event_url}"), "card": card,
-        "embed": embed, "stream_url": f"/e/{event.slug}/live",
+        "embed": embed, "stream_url": f"/e/{event.slug}/live{query}", "wall_name": name,
+        "wall_title": _wall_title(cfg, event, name), "mode": "grid" if embed else settings.mode,
     }
 
 
@@ -205,6 +230,15 @@ def _wall_context(request: Request, event: EventRecord, embed: bool) -> dict[str
 def wall(request: Request, slug: str) -> HTMLResponse:
     event = _event(request, slug)
     return _page(request, "wall/wall.html", _wall_context(request, event, embed=False))
+
+
+@router.get("/e/{slug}/wall/{name}", response_class=HTMLResponse)
+def named_wall(request: Request, slug: str, name: str) -> HTMLResponse:
+    """One of the event's [[events.walls]]: its own mode, filters and options."""
+    event = _event(request, slug)
+    if not name:
+        raise HTTPException(404, "no such wall")
+    return _page(request, "wall/wall.html", _wall_context(request, event, embed=False, name=name))
 
 
 @router.get("/e/{slug}/embed/wall", response_class=HTMLResponse)
@@ -224,11 +258,14 @@ def _start_seq(last_event_id: str | None, after: str | None) -> int | None:
 
 
 @router.get("/e/{slug}/live")
-async def live(request: Request, slug: str, after: str | None = None) -> Response:
-    """The wall's SSE stream (aggregator/web/live_stream.py)."""
+async def live(request: Request, slug: str, after: str | None = None, wall: str = "") -> Response:
+    """The wall's SSE stream (aggregator/web/live_stream.py). `?wall=<name>`: the stream of one of
+    the event's named walls (its filters and option changes)."""
     event = await asyncio.to_thread(_event, request, slug)
+    if wall not in cards.wall_names(_cfg(request), event):
+        raise HTTPException(404, f"no wall {wall!r}")
     start = _start_seq(request.headers.get("last-event-id"), after)
-    return LiveStream(request.app.state.hub, request.app.state.live_frames, event.id, start)
+    return LiveStream(request.app.state.hub, request.app.state.live_frames, event.id, start, wall)
 
 
 # ---- the timeline --------------------------------------------------------------------------------------------

@@ -3,8 +3,9 @@
 Everything here needs a signed-in reporter or organiser (auth.require_role)
 and every form carries the session's CSRF token (auth.verify_csrf). Own posts
 go through the same storage ingest as collected ones (platform "reporter",
-created_by the user), approved at once, so they reach the wall by the live
-log like any other approval.
+created_by the user), decided by moderate() like any post: the rule
+"reporter" approves them at once unless a blocked word or the age rule stops
+them, so they reach the wall by the live log like any other approval.
 """
 
 from __future__ import annotations
@@ -21,11 +22,12 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from aggregator.config import LoadedConfig
+from aggregator.pipeline.moderate import ModerationContext, moderate
 from aggregator.pipeline.sanitise import clean_post_urls, find_spans, text_to_html
 from aggregator.sources.video import video_from_url
 from aggregator.storage import EventRecord, Storage
 from aggregator.storage.stories import BLOCK_KINDS, StoryError, StoryRecord
-from aggregator.types import Author, Decision, IngestItem, Media, MediaKind, Platform, Post, PostKey, PostKind, Status
+from aggregator.types import Author, IngestItem, Media, MediaKind, Platform, Post, PostKey, PostKind, Status
 from aggregator.web import auth, cards
 from aggregator.web.auth import User
 from aggregator.web.uploads import MAX_UPLOAD_BYTES, UploadError, store_photo
@@ -294,8 +296,13 @@ def _create_post(request: Request, slug: str, user: User, fields: dict[str, str]
     storage = _storage(request)
     post = reporter_post(event, cfg.settings.server.public_url, user, text, tuple(media), token,
                          request.app.state.clock())
-    decision = Decision(Status.APPROVED, f"reporter:{user.username}")
+    settings = cfg.settings.event(event.slug)
+    ctx = ModerationContext.build(settings.moderation, event_start=settings.utc(settings.start),
+                                  event_end=settings.utc(settings.end), now=request.app.state.clock())
+    decision = moderate(post, settings.moderation, ctx)  # rule "reporter" unless a word or age rule says no
     storage.ingest(event.id, None, [IngestItem(post, decision)], None, created_by=user.id)
+    if decision.status is not Status.APPROVED:
+        return again(f"saved for the moderators, not shown: {decision.rule} {decision.detail}".strip(), 200)
     stored = storage.post_by_key(event.id, PostKey(Platform.REPORTER, post.external_id))
     target = f"/e/{slug}/p/{stored.id}" if stored is not None else f"/e/{slug}/timeline?latest=1"
     return _back(target)

@@ -181,7 +181,7 @@ def test_wall_options_are_validated(db_url: str) -> None:
             with pytest.raises(WallOptionsError):
                 storage.set_wall_options(event_id, bad, MO)
         [event] = [e for e in storage.live_after(0) if e.kind == "wall.options"]
-        assert event.payload == {"options": stored}
+        assert event.payload == {"options": stored, "wall": ""}  # "": the event's own wall
         assert [e.action for e in storage.audit_entries(event_id)] == ["wall_options"]
 
 

@@ -240,7 +240,7 @@ def test_announcements_and_wall_options(console: ConsoleEnv) -> None:
     resp = client.post(f"/console/{console.slug}/wall", data={
         "csrf_token": csrf_from(page.text), "theme": "light", "accent_colour": "#e4572e", "logo_url": "",
         "background_url": "", "card_size": "large", "max_cards": "60", "spotlight_seconds": "12",
-        "show_media": "on", "high_contrast": "on", "platforms": ["bluesky", "mastodon"]})
+        "show_media": "on", "inline_video": "on", "high_contrast": "on", "platforms": ["bluesky", "mastodon"]})
     assert resp.status_code == 303
     ev = console.storage.event(console.slug)
     assert ev is not None and ev.wall_options == {

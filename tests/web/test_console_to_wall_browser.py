@@ -43,7 +43,7 @@ def test_keyboard_approval_reaches_the_wall_within_a_second(
 
         console.keyboard.press("a")
         pressed = time.monotonic()
-        wall.wait_for_selector(f'[data-grid] article[data-post-id="{post_id}"]', timeout=1000)
+        wall.wait_for_selector(f'[data-pool] article[data-post-id="{post_id}"]', timeout=1000)
         assert time.monotonic() - pressed < 1.0
         assert "Held for review" in wall.locator(f'article[data-post-id="{post_id}"]').inner_text()
 

@@ -150,3 +150,20 @@ def test_seed_template_and_adding_posts_from_the_post_page(env: ConsoleEnv) -> N
         "csrf_token": csrf_from(edit.text), "title": "Our day", "summary": "", "status": "published"})
     public = env.client().get(f"/e/{SLUG}/stories/{story.slug}")
     assert public.status_code == 200 and "A post worth keeping" in public.text
+
+
+def test_a_reporters_post_is_decided_by_the_rules_and_filterable_by_rule(env: ConsoleEnv) -> None:
+    from aggregator.pipeline.moderate import RULES
+    from aggregator.storage.moderation import QueueQuery
+    from aggregator.types import Status
+
+    env.add_user("rita", "reporter")
+    client = env.sign_in("rita")
+    token = new_post_form(env, client)
+    resp = client.post(f"/console/{SLUG}/posts", data={"csrf_token": token, "text": "Lunch is served"})
+    assert resp.status_code == 303
+    [post] = env.storage.posts(env.event_id, PostQuery()).posts
+    assert (post.status_rule, post.status_detail) == ("reporter", "console:rita")
+    assert post.status_rule in RULES  # the console's rule filter lists it
+    found = env.storage.moderation_queue(env.event_id, QueueQuery(statuses=(Status.APPROVED,), rule="reporter"))
+    assert [p.id for p in found] == [post.id]

@@ -47,9 +47,9 @@ def test_an_approved_post_appears_within_a_second_and_a_retracted_one_leaves(
 
     started = time.monotonic()
     storage.moderate_posts(event_id, [pid], "approve", ACTOR)
-    browser_page.wait_for_selector(f'[data-grid] article[data-post-id="{pid}"]', timeout=1000)
+    browser_page.wait_for_selector(f'[data-pool] article[data-post-id="{pid}"]', timeout=1000)
     assert time.monotonic() - started < 1.0
-    assert "Waiting for a moderator" in browser_page.inner_text("[data-grid]")
+    assert "Waiting for a moderator" in browser_page.inner_text("[data-pool]")
     assert not browser_page.locator("[data-empty]").is_visible()
 
     started = time.monotonic()
@@ -60,26 +60,23 @@ def test_an_approved_post_appears_within_a_second_and_a_retracted_one_leaves(
     assert browser_page.locator("article[data-post-id]").count() == 0
 
 
-def test_pinned_posts_stay_first_and_featured_ones_take_the_spotlight(
+def test_pinned_posts_hold_the_last_slot_and_the_newest_keeps_the_first(
         live_server: LiveServer, browser_page: Any) -> None:
     storage, event_id = live_server.storage, live_server.event_id
     storage.ingest(event_id, None, [approved(make_post(i)) for i in range(3)], None)
     oldest = post_id(storage, event_id, 0)
+    browser_page.set_viewport_size({"width": 1920, "height": 1080})
     open_wall(browser_page, live_server)
     storage.moderate_posts(event_id, [oldest], "pin", ACTOR)
-    browser_page.wait_for_selector(f'[data-pinned] article[data-post-id="{oldest}"]', timeout=2000)
-    first = browser_page.locator(".wall__cards article[data-post-id]").first
-    assert first.get_attribute("data-post-id") == str(oldest)
-    storage.moderate_posts(event_id, [oldest], "feature", ACTOR)
-    browser_page.wait_for_selector(f'[data-spotlight] .is-active article[data-post-id="{oldest}"]', timeout=2000)
-    assert browser_page.locator("[data-spotlight]").is_visible()
-    # Newer arrivals go after the pinned card; the grid holds one card per post.
+    browser_page.wait_for_selector(f'[data-pool] article.is-pinned[data-post-id="{oldest}"]', timeout=2000)
+    # Newer arrivals take the first slot; the pinned card stays after them; one card per post.
     storage.ingest(event_id, None, [approved(make_post(9))], None)
     newest = post_id(storage, event_id, 9)
-    browser_page.wait_for_selector(f'[data-grid] article[data-post-id="{newest}"]', timeout=2000)
-    ids = browser_page.eval_on_selector_all(".wall__cards article[data-post-id]",
-                                            "els => els.map(e => e.dataset.postId)")
-    assert ids[0] == str(oldest) and ids[1] == str(newest)
+    browser_page.wait_for_selector(f'[data-pool] article[data-post-id="{newest}"]', timeout=2000)
+    ids = browser_page.eval_on_selector_all(
+        "[data-pool] article[data-post-id]:not(.is-off)",
+        "els => els.sort((a, b) => Number(a.style.order) - Number(b.style.order)).map(e => e.dataset.postId)")
+    assert ids[0] == str(newest) and ids[-1] == str(oldest)
     assert len(ids) == len(set(ids)) == 4
 
 
@@ -142,7 +139,7 @@ def test_the_wall_resumes_after_a_restart_with_no_card_lost_or_doubled(
     assert ev is not None
     open_wall(browser_page, base)
     storage.ingest(ev.id, None, [approved(make_post(i, text=f"Before restart {i}")) for i in range(1, 4)], None)
-    browser_page.wait_for_function("() => document.querySelectorAll('[data-grid] article').length === 3",
+    browser_page.wait_for_function("() => document.querySelectorAll('[data-pool] article').length === 3",
                                    timeout=5000)
 
     control.kill()
@@ -152,13 +149,13 @@ def test_the_wall_resumes_after_a_restart_with_no_card_lost_or_doubled(
     control.start()
 
     browser_page.wait_for_function(
-        "() => document.querySelectorAll('[data-grid] article[data-post-id]').length === 5", timeout=15000)
+        "() => document.querySelectorAll('[data-pool] article[data-post-id]').length === 5", timeout=15000)
     browser_page.wait_for_selector("[data-wall][data-connected]", timeout=5000)
     storage.ingest(ev.id, None, [approved(make_post(7, text="After restart 7"))], None)
     browser_page.wait_for_function(
-        "() => document.querySelectorAll('[data-grid] article[data-post-id]').length === 6", timeout=5000)
+        "() => document.querySelectorAll('[data-pool] article[data-post-id]').length === 6", timeout=5000)
 
-    ids = browser_page.eval_on_selector_all("[data-grid] article[data-post-id]",
+    ids = browser_page.eval_on_selector_all("[data-pool] article[data-post-id]",
                                             "els => els.map(e => e.dataset.postId)")
     expected = {post_id(storage, ev.id, n) for n in (1, 3, 4, 5, 6, 7)}
     assert len(ids) == len(set(ids)), f"a card is doubled: {ids}"
