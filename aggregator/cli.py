@@ -10,14 +10,16 @@ import argparse
 import contextlib
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy.engine import make_url
 
 from aggregator import __version__
+from aggregator.cli_export import CommandError
 from aggregator.config import ConfigError, LoadedConfig, load_config
 from aggregator.storage import Storage, StorageError
 
@@ -149,21 +151,34 @@ def cmd_collect(args: argparse.Namespace) -> int:
     return 0 if failed == 0 else 1
 
 
+def source_lines(ev_slug: str, records: list[Any], now: datetime) -> list[str]:
+    """`aggregator sources` for one event: the console's wording (aggregator.health)."""
+    from aggregator.health import health
+    from aggregator.web.chrome import platform_label
+
+    lines = [f"event {ev_slug}"]
+    for rec in records:
+        h = health(rec, now)
+        lines.append(f"  {h.name} ({platform_label(h.kind)}): {h.summary}; posts stored {h.posts}; "
+                     f"last success {_when(h.last_success_at)}; next run {_when(h.next_run_at)}")
+        if h.state == "rate limited" and rec.rate_limited_until is not None:
+            lines.append(f"        rate limited until {_when(rec.rate_limited_until)}")
+        if h.error:
+            lines.append(f"        last error at {_when(h.last_error_at)}: {h.error}")
+            if h.raw_error and h.raw_error != h.error:
+                lines.append(f"        (as reported: {h.raw_error[:300]})")
+    return lines
+
+
 def cmd_sources(args: argparse.Namespace) -> int:
+    from aggregator.clock import system_clock
+
     cfg = _load(args)
     storage = open_storage(cfg)
     try:
+        print(f"database: {safe_url(cfg.database_url)}")
         for ev in storage.events():
-            print(f"event {ev.slug}")
-            for s in storage.sources(ev.id):
-                state = "on " if s.enabled else "off"
-                health = "ok" if s.consecutive_failures == 0 else f"{s.consecutive_failures} failures"
-                print(f"  [{state}] {s.name} ({s.kind}): {health}; posts {s.posts_collected}; "
-                      f"last success {_when(s.last_success_at)}; next run {_when(s.next_run_at)}")
-                if s.rate_limited_until is not None:
-                    print(f"        rate limited until {_when(s.rate_limited_until)}")
-                if s.last_error and s.consecutive_failures:
-                    print(f"        last error at {_when(s.last_error_at)}: {s.last_error}")
+            print("\n".join(source_lines(ev.slug, storage.sources(ev.id), system_clock())))
     finally:
         storage.close()
     return 0
@@ -203,11 +218,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
         # Without it each worker signs sessions with its own random key: a console sign-in
         # would work on one worker and be refused by the next.
         raise UsageError(f"--workers needs the cookie-signing key in ${key_env}, shared by every worker")
+    for warning in serve_warnings(cfg, args.host, args.port, os.environ):
+        print(f"WARNING: {warning}", file=sys.stderr, flush=True)
     storage = open_storage(cfg)  # migrates once, before any worker starts
     collection = build_collection(cfg, storage) if not args.no_collect else None
     # One collecting process per database; other `serve` processes stand by and take over.
     # With --workers N the collector runs here, in the supervising process, never in a worker.
-    scheduler = Scheduler(collection.runners, leader=LeaderLock(storage.engine)) if collection else None
+    scheduler = (Scheduler(collection.runners, leader=LeaderLock(storage.engine), tasks=collection.tasks())
+                 if collection else None)
     try:
         if scheduler is not None:
             scheduler.start()
@@ -232,6 +250,30 @@ def cmd_serve(args: argparse.Namespace) -> int:
             collection.close()
         storage.close()
     return 0
+
+
+def serve_warnings(cfg: LoadedConfig, host: str, port: int, environ: Mapping[str, str]) -> list[str]:
+    """What `serve` must say out loud before it starts: setups that work today and fail people tomorrow."""
+    from urllib.parse import urlsplit
+
+    out: list[str] = []
+    key_env = cfg.settings.server.secret_key_env
+    if not environ.get(key_env):
+        out.append(f"{key_env} is not set: sessions are signed with a random key, so every restart signs "
+                   f"everyone out (and several processes cannot share sessions). Set it to a long random "
+                   f"string, e.g. `export {key_env}=$(python3 -c 'import secrets; print(secrets.token_urlsafe(32))')`.")
+    public_url = cfg.settings.server.public_url
+    public = urlsplit(public_url)
+    public_port = public.port or (443 if public.scheme == "https" else 80)
+    loopback = {"127.0.0.1", "localhost", "::1"}
+    here = f"http://{host}:{port}/"
+    if public.hostname in loopback and (public_port != port or host not in loopback):
+        out.append(f"server.public_url is {public_url} but this serves on {here}: QR codes, embed snippets and "
+                   f"links will point at the wrong place. Set server.public_url to the address people use.")
+    elif public.hostname not in loopback and host not in loopback and public_port != port:
+        out.append(f"server.public_url is {public_url} but this serves on {here}: fine behind a reverse proxy "
+                   f"that forwards {public_url} here; otherwise links and QR codes are wrong.")
+    return out
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -288,9 +330,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--config", metavar="FILE", help="demo config (default: the shipped config/demo.toml)")
     p.set_defaults(handler=cmd_demo)
 
+    from aggregator.cli_export import add_export_commands
     from aggregator.cli_users import add_user_commands
 
     add_user_commands(sub)
+    add_export_commands(sub)
 
     p = sub.add_parser("serve", help="serve the wall, timeline, console and API, and collect on schedule")
     _add_config_arg(p)
@@ -316,7 +360,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as exc:
         print(f"aggregator: {exc}", file=sys.stderr)
         return 2
-    except StorageError as exc:
+    except (StorageError, CommandError) as exc:
         print(f"aggregator: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

@@ -57,6 +57,9 @@ def _password(args: argparse.Namespace) -> str:
 
     if args.password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
+    elif not sys.stdin.isatty():
+        raise UsageError("no terminal to ask for the password on: pipe it in with --password-stdin, "
+                         "e.g. `printf '%s\\n' \"$PASSWORD\" | aggregator user add NAME --role ROLE --password-stdin`")
     else:
         password = getpass.getpass("Password: ")
         if getpass.getpass("Again: ") != password:

@@ -95,7 +95,8 @@ class ServerSettings(_Model):
     database_url: str = Field(
         DEFAULT_DATABASE_URL,
         description="SQLAlchemy URL of the database; DATABASE_URL in the environment overrides it. "
-        "sqlite:///path or postgresql+psycopg://user@host/db.",
+        "sqlite:///path or postgresql+psycopg://user@host/db. A relative SQLite path is relative to the "
+        "folder of this file.",
     )
     public_url: str = Field(
         "http://127.0.0.1:8000", description="Public base URL of this server (used in QR codes, embeds, feeds)."
@@ -106,7 +107,16 @@ class ServerSettings(_Model):
         "If unset, a random key is made at start (sessions end on restart).",
     )
     cors_origins: tuple[str, ...] = Field((), description="Origins allowed to call the JSON API from a browser.")
-    media_dir: str = Field("data/media", description="Folder for reporters' uploaded photos and thumbnails.")
+    media_dir: str = Field(
+        "data/media", description="Folder for reporters' uploaded photos and the kept media (sha256/ inside)."
+    )
+    keep_media: bool = Field(
+        True, description="Keep approved posts' photos, thumbnails, video posters and avatars in media_dir "
+        "(a background job fetches them; pages then serve the local copy)."
+    )
+    media_max_file_mb: int = Field(20, ge=1, le=1024, description="Largest media file kept, MB.")
+    media_max_event_mb: int = Field(2048, ge=1, description="Most media kept for one event, MB.")
+    media_fetch_interval: int = Field(30, ge=5, le=86400, description="Seconds between runs of the media job.")
     media_origins: tuple[str, ...] = Field(
         (),
         description="Origins besides any https: one that photos and posters may load from (the demo adds its "
@@ -308,6 +318,9 @@ class EventSettings(_Model):
     walls: tuple[NamedWall, ...] = Field(
         (), description="More walls of this event, each at /e/<slug>/wall/<name> with its own options."
     )
+    report_public: bool = Field(
+        False, description="Anyone may read the report of the day (/e/<slug>/report); otherwise organisers only."
+    )
 
     @field_validator("timezone")
     @classmethod
@@ -439,6 +452,9 @@ def _describe(err: Mapping[str, Any]) -> str:
         return "unknown key (misspelt?)"
     if kind == "missing":
         return "required key is missing"
+    if kind == "string_pattern_mismatch" and err.get("loc", ())[-1:] == ("slug",):
+        return (f"{err.get('input')!r} is not a slug: use only lower-case letters a-z, digits and hyphens (-), "
+                f"starting with a letter or digit, at most 63 characters (e.g. \"my-conference-2025\")")
     msg = str(err.get("msg", "invalid value"))
     return msg.removeprefix("Value error, ")
 
@@ -476,8 +492,26 @@ def load_config(path: str | Path | None = None, environ: Mapping[str, str] | Non
     data = _normalise_times(data)
     settings = parse_settings(data, cfg_path)
     secrets = _resolve_secrets(settings, cfg_path, env)
-    database_url = env.get("DATABASE_URL") or settings.server.database_url
+    # A relative SQLite path in the file means "beside the file", wherever the command runs from
+    # (from the environment it means the current directory, as any shell path does).
+    database_url = env.get("DATABASE_URL") or sqlite_beside(settings.server.database_url, cfg_path.parent)
     return LoadedConfig(cfg_path, settings, database_url, secrets)
+
+
+def sqlite_beside(url: str, folder: Path) -> str:
+    """A SQLite URL with a relative file path made absolute against `folder`; other URLs unchanged."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        parsed = make_url(url)
+    except Exception:  # not a URL at all: the storage layer reports it when it opens
+        return url
+    db = parsed.database
+    if not parsed.drivername.startswith("sqlite") or not db or db == ":memory:" or db.startswith("file:"):
+        return url
+    if Path(db).is_absolute():
+        return url
+    return parsed.set(database=str((folder / db).resolve())).render_as_string(hide_password=False)
 
 
 def _normalise_times(data: Any) -> Any:

@@ -227,8 +227,12 @@ def curate_story(storage: Storage, event_id: int, ev: EventSettings, author_id: 
     return story.slug
 
 
+TRICKLE_HELD = 60  # --fast: posts kept back from the release, then let out one by one
+TRICKLE_EVERY = 20.0  # seconds between them (the sources poll at least this often in the demo config)
+
+
 class Curator:
-    """Keeps the story up to date every few seconds until stopped."""
+    """Runs `step` every few seconds until stopped (keeps the story up to date; trickles posts)."""
 
     def __init__(self, step: Callable[[], object], every: float = 10.0) -> None:
         self.step, self.every = step, every
@@ -276,18 +280,24 @@ def run_demo(args: Any) -> int:
     state, resumed = load_state(data_dir / "demo-state.json", args.speed, args.fast, now, args.reset, fast_start)
     times = TimeMap(state, last_offset)
 
-    sandbox = Sandbox(scenario, port=args.sandbox_port, speed=state.speed, fast=state.fast, start=state.anchor)
+    # --fast releases the day at once but for the last TRICKLE_HELD posts, which then arrive one by one
+    # ("just now" on the wall), so the demo shows the live product rather than a finished day.
+    sandbox = Sandbox(scenario, port=args.sandbox_port, speed=state.speed, fast=state.fast, start=state.anchor,
+                      hold_back=TRICKLE_HELD if state.fast else 0)
     sandbox_url = sandbox.start()
     storage: Storage | None = None
     collection = None
     scheduler = None
     curator = None
+    trickle = None
     try:
         cfg = demo_config(Path(args.config) if args.config else None, times, sandbox_url,
                           public_url=f"http://{args.host}:{args.port}")
         # Never a DATABASE_URL from the environment: that may be a real deployment's.
         database = args.database or f"sqlite:///{data_dir / 'demo.db'}"
-        cfg = LoadedConfig(cfg.path, cfg.settings, database, cfg.secrets)
+        # Kept media live beside the demo's database (--reset removes them with it).
+        kept = cfg.settings.server.model_copy(update={"media_dir": str(data_dir / "demo-media")})
+        cfg = LoadedConfig(cfg.path, cfg.settings.model_copy(update={"server": kept}), database, cfg.secrets)
         storage = open_storage(cfg)
         ensure_users(storage)
         ev = cfg.settings.events[0]
@@ -301,12 +311,16 @@ def run_demo(args: Any) -> int:
                 if all(o.ok and o.report is not None and o.report.inserted == 0 for o in outcomes):
                     break
         slug = curate_story(storage, record.id, ev, reporter.id if reporter else None)
-        scheduler = Scheduler(collection.runners)
+        # The media job starts with the scheduler and keeps the day's photos in the background.
+        scheduler = Scheduler(collection.runners, tasks=collection.tasks())
         scheduler.start()
         event_id = record.id
         store = storage
         curator = Curator(lambda: curate_story(store, event_id, ev, reporter.id if reporter else None))
         curator.start()
+        if state.fast:
+            trickle = Curator(lambda: sandbox.world.release_next(1), every=TRICKLE_EVERY)
+            trickle.start()
 
         app = create_app(cfg, storage)
         server = uvicorn.Server(uvicorn.Config(app, host=args.host, port=args.port, log_level="warning"))
@@ -315,7 +329,9 @@ def run_demo(args: Any) -> int:
         with contextlib.suppress(KeyboardInterrupt):  # uvicorn re-raises Ctrl-C after shutting down
             server.run()
     finally:
-        for part in (curator, scheduler):
+        if collection is not None and collection.keeper is not None:
+            collection.keeper.stop()  # before the scheduler waits for its jobs
+        for part in (trickle, curator, scheduler):
             if part is not None:
                 part.stop()
         if collection is not None:
@@ -334,17 +350,33 @@ def _announce_when_ready(server: Any, base: str, slug: str, story: str, sandbox_
             _time.sleep(0.05)
         if server.should_exit:
             return
-        mode = "all at once" if state.fast else f"at {state.speed:g}x speed"
+        mode = (f"all at once, then a new post every {TRICKLE_EVERY:g} s" if state.fast
+                else f"at {state.speed:g}x speed")
         print(f"demo day {'resumed' if resumed else 'started'}: the conference replays {mode}", flush=True)
-        print(f"sandbox platforms: {sandbox_url}", flush=True)
-        print(f"timeline: {base}/e/{slug}/timeline", flush=True)
-        print(f"story:    {base}/e/{slug}/stories/{story}", flush=True)
-        print(f"console:  {base}/console/{slug}/queue", flush=True)
+        for line in demo_urls(base, slug, story, sandbox_url):
+            print(line, flush=True)
         for username, role, _name, password in DEMO_USERS:
             print(f"  sign in as {role}: {username} / {password}", flush=True)
         print(f"ready: {base}/e/{slug}/wall", flush=True)
 
     threading.Thread(target=wait, name="demo-ready", daemon=True).start()
+
+
+def demo_urls(base: str, slug: str, story: str, sandbox_url: str) -> list[str]:
+    """Every address a newcomer needs, one a line."""
+    return [
+        f"wall:       {base}/e/{slug}/wall              (the venue screen; ?theme=light, ?layout=ticker)",
+        f"timeline:   {base}/e/{slug}/timeline          (the day, by programme session)",
+        f"story:      {base}/e/{slug}/stories/{story}",
+        f"stories:    {base}/e/{slug}/stories",
+        f"console:    {base}/console                    (source health, what the post counts mean)",
+        f"queue:      {base}/console/{slug}/queue       (moderators)",
+        f"workspace:  {base}/console/{slug}/stories     (reporters: stories and own posts)",
+        f"embeds:     {base}/console/{slug}/embed       (snippets for the organiser's site)",
+        f"            {base}/e/{slug}/embed/wall  {base}/e/{slug}/embed/timeline",
+        f"API docs:   {base}/docs                       (JSON API under {base}/api/)",
+        f"sandbox:    {sandbox_url}                     (the fake platforms)",
+    ]
 
 
 def _reset(data_dir: Path) -> None:

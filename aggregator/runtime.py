@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from aggregator.clock import Clock, system_clock
 from aggregator.config import LoadedConfig
+from aggregator.media.fetch import MediaCaps, MediaKeeper
+from aggregator.media.store import store_for
 from aggregator.pipeline.ingest import PLATFORM_OF_KIND, THUMBNAIL_MAX_BYTES, Generations, Ingestor
-from aggregator.scheduler import SourceJob, SourceRunner, jobs_from_config
+from aggregator.scheduler import PeriodicTask, SourceJob, SourceRunner, jobs_from_config
 from aggregator.sources.destination import FetchPolicy
-from aggregator.sources.http import HttpClient
+from aggregator.sources.http import MB, HttpClient, HttpLimits
 from aggregator.sources.registry import make_collector
 from aggregator.storage import Storage
 from aggregator.types import FetchResult, IngestReport, PostKey
@@ -26,6 +29,16 @@ class Collection:
     runners: list[SourceRunner] = field(default_factory=list)
     ingestors: dict[int, Ingestor] = field(default_factory=dict)  # event id -> its ingestor
     http: HttpClient | None = None
+    keeper: MediaKeeper | None = None  # keeps approved posts' media (server.keep_media)
+
+    def tasks(self) -> list[PeriodicTask]:
+        """Background work beside the sources: the media job, when media are kept."""
+        keeper = self.keeper
+        if keeper is None:
+            return []
+        event_ids = sorted(self.ingestors)
+        return [PeriodicTask("media", self.cfg.settings.server.media_fetch_interval,
+                             lambda: keeper.run(event_ids))]
 
     def process(self, job: SourceJob, result: FetchResult) -> IngestReport:
         return self.ingestors[job.event_id].ingest(
@@ -44,6 +57,9 @@ class Collection:
             runner.close()
         if self.http is not None:
             self.http.close()
+        if self.keeper is not None:
+            self.keeper.stop()
+            self.keeper.http.close()
 
 
 def build_collection(
@@ -62,10 +78,22 @@ def build_collection(
         record = storage.event(ev.slug)
         if record is not None:
             col.ingestors[record.id] = Ingestor(storage, ev, record.id, clock, fetch, generations)
+    if cfg.settings.server.keep_media:
+        col.keeper = build_keeper(cfg, storage, clock)
     for job in jobs_from_config(cfg, storage, only):
         col.runners.append(SourceRunner(job, storage, col.process, make_collector, clock, user_agent,
                                         remove=col.remove, fetch_policy=policy))
     return col
+
+
+def build_keeper(cfg: LoadedConfig, storage: Storage, clock: Clock = system_clock) -> MediaKeeper:
+    """The media job over the configured store, with its own safe HTTP client (the same destination policy
+    as the collectors); close its `http` when done."""
+    server = cfg.settings.server
+    caps = MediaCaps(server.media_max_file_mb * MB, server.media_max_event_mb * MB)
+    http = HttpClient(server.user_agent, clock=clock, limits=HttpLimits(max_bytes=caps.max_file_bytes),
+                      policy=fetch_policy(cfg))
+    return MediaKeeper(storage, store_for(server.media_dir), http, caps, clock, uploads=Path(server.media_dir))
 
 
 def fetch_policy(cfg: LoadedConfig) -> FetchPolicy:

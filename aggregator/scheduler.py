@@ -18,7 +18,7 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from aggregator.clock import Clock
 from aggregator.config import EventSettings, LoadedConfig, SourceSettings
@@ -248,6 +248,15 @@ def collect_once(runners: list[SourceRunner], workers: int = 8) -> list[RunOutco
         return list(pool.map(lambda r: r.run(), runners))
 
 
+@dataclass(frozen=True, slots=True)
+class PeriodicTask:
+    """Background work beside the collectors (the media job): run every `interval` seconds while leading."""
+
+    name: str
+    interval: float
+    run: Callable[[], object]
+
+
 @dataclass
 class Scheduler:
     """APScheduler driving SourceRunners: one job per source, rescheduled by each outcome.
@@ -260,6 +269,7 @@ class Scheduler:
     rng: random.Random = field(default_factory=random.Random)
     leader: LeaderLock | None = None
     standby_poll: float = 5.0  # seconds between a standby's tries, and the leader's liveness checks
+    tasks: list[PeriodicTask] = field(default_factory=list)
     _scheduler: object | None = None
     _stop: threading.Event = field(default_factory=threading.Event)
     _watch: threading.Thread | None = None
@@ -296,15 +306,25 @@ class Scheduler:
 
         # A thread per source: a stall in one never queues another behind it.
         sched = BackgroundScheduler(
-            executors={"default": APExecutor(max_workers=max(1, len(self.runners)))},
+            executors={"default": APExecutor(max_workers=max(1, len(self.runners) + len(self.tasks)))},
             job_defaults={"max_instances": 1, "coalesce": True, "misfire_grace_time": None},
             timezone="UTC",
         )
         for runner in self.runners:
             first = runner.clock() + timedelta(seconds=self.rng.uniform(0, min(3.0, runner.job.source.interval)))
             sched.add_job(self._tick, "date", run_date=first, args=[runner], id=self._job_id(runner))
+        for task in self.tasks:
+            sched.add_job(self._run_task, "interval", seconds=task.interval, args=[task], id=f"task:{task.name}",
+                          next_run_time=datetime.now(UTC))
         sched.start()
         self._scheduler = sched
+
+    @staticmethod
+    def _run_task(task: PeriodicTask) -> None:
+        try:
+            task.run()
+        except Exception:  # a failing task must not stop the scheduler
+            log.exception("task.crashed task=%s", task.name)
 
     @staticmethod
     def _job_id(runner: SourceRunner) -> str:

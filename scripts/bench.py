@@ -7,9 +7,12 @@
    beside the baseline measured in the same run: raw executemany of the same final rows;
 2. fan-out: from the commit of an approval to its delivery to every one of N
    subscribers of the live hub (the walls of a venue and phones);
-3. paging: a timeline page (keyset, newest first, 50 posts) deep into a large event.
+3. paging: a timeline page (keyset, newest first, 50 posts) deep into a large event;
+4. export: the whole public bundle (offline archive, CSV, JSONL, Atom, BagIt manifest) of a large event,
+   in a child process: time, zip size and the child's peak RSS, beside the peak RSS of a child that only
+   opens the same database (the baseline, measured in the same run).
 
-Usage: scripts/bench [--only ingest|fan-out|paging] [--posts N] [--subscribers N] [--postgres URL]
+Usage: scripts/bench [--only ingest|fan-out|paging|export] [--posts N] [--subscribers N] [--export-posts N] [--postgres URL]
 """
 
 from __future__ import annotations
@@ -148,6 +151,79 @@ def bench_paging(url: str, n: int) -> dict[str, float]:
     return {"posts": n, "median_ms": statistics.median(ms), "p95_ms": ms[int(len(ms) * 0.95) - 1]}
 
 
+def fill_for_export(url: str, n: int, media_dir: str) -> None:
+    """n approved posts; every fifth a photo post, its thumbnail one of 200 kept files (shared, as at events)."""
+    import io
+
+    from PIL import Image
+
+    from aggregator.media.store import LocalMediaStore
+    from aggregator.types import Media, MediaKind, PostKind
+
+    storage = fresh(url)
+    event = storage.event("bench")
+    assert event is not None
+    store = LocalMediaStore(media_dir)
+    for k in range(200):
+        buf = io.BytesIO()
+        Image.new("RGB", (320, 240), (k, 255 - k, (k * 7) % 256)).save(buf, "JPEG", quality=80)
+        data = buf.getvalue()
+        storage.record_media_kept(f"https://img.example.org/{k}.jpg", store.put(data), len(data), "image/jpeg")
+    batch = []
+    for i in range(n):
+        p = post(i)
+        if i % 5 == 0:
+            url = f"https://img.example.org/{i % 200}.jpg"
+            p = Post(**{**{f: getattr(p, f) for f in p.__dataclass_fields__}, "kind": PostKind.PHOTO,
+                        "media": (Media(MediaKind.PHOTO, url, url, alt_text="photo"),)})
+        batch.append(IngestItem(p, Decision(Status.APPROVED, "bench")))
+        if len(batch) == 1000:
+            storage.ingest(event.id, None, batch, None)
+            batch = []
+    if batch:
+        storage.ingest(event.id, None, batch, None)
+    storage.close()
+
+
+def export_child(url: str, media_dir: str, out: str) -> None:
+    """Runs in the child process: `out` empty means the baseline (open the database, read the event, stop)."""
+    from aggregator.export.bundle import write_bundle
+    from aggregator.media.store import LocalMediaStore
+
+    storage = Storage(url)
+    event = storage.event("bench")
+    assert event is not None
+    if out:
+        with open(out, "wb") as fh:
+            write_bundle(storage, LocalMediaStore(media_dir), event, fh, public_url="https://bench.example.org",
+                         now=START + timedelta(hours=12), database_revision=None)
+    storage.close()
+
+
+def _child(url: str, media_dir: str, out: str) -> tuple[float, float]:
+    """(seconds, peak RSS MiB) of one child process."""
+    import sys
+
+    began = time.perf_counter()
+    child = subprocess.Popen([sys.executable, __file__, "--export-child", url, media_dir, out])
+    _, status, usage = os.wait4(child.pid, 0)
+    took = time.perf_counter() - began
+    child.returncode = os.waitstatus_to_exitcode(status)
+    if child.returncode:
+        raise SystemExit(f"the export child failed with {child.returncode}")
+    return took, usage.ru_maxrss / 1024  # this child's own peak (KiB on Linux)
+
+
+def bench_export(url: str, n: int, tmp: str) -> dict[str, float]:
+    media_dir = os.path.join(tmp, "media")
+    fill_for_export(url, n, media_dir)
+    _, base_rss = _child(url, media_dir, "")
+    out = os.path.join(tmp, "bundle.zip")
+    took, peak_rss = _child(url, media_dir, out)
+    return {"posts": n, "seconds": took, "zip_mb": os.path.getsize(out) / 2**20, "peak_rss_mb": peak_rss,
+            "baseline_rss_mb": base_rss}
+
+
 def machine() -> str:
     cpu = ""
     try:
@@ -167,9 +243,15 @@ def main() -> None:
     parser.add_argument("--posts", type=int, default=100_000, help="posts to deliver to ingest (default 100000)")
     parser.add_argument("--paging-posts", type=int, default=100_000, help="event size for paging (default 100000)")
     parser.add_argument("--subscribers", type=int, default=500, help="live subscribers (default 500)")
+    parser.add_argument("--export-posts", type=int, default=100_000, help="event size for export (default 100000)")
+    parser.add_argument("--only", choices=("ingest", "fan-out", "paging", "export"), help="run one benchmark")
+    parser.add_argument("--export-child", nargs=3, help=argparse.SUPPRESS)
     parser.add_argument("--postgres", default=os.environ.get("AGGREGATOR_BENCH_POSTGRES_URL", ""),
                         help="also run on this PostgreSQL database (its tables are replaced)")
     args = parser.parse_args()
+    if args.export_child:
+        export_child(*args.export_child)
+        return
     print(f"machine: {machine()}", flush=True)
     print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)
 
@@ -188,6 +270,8 @@ def main() -> None:
                 report(label, "fan-out", bench_fan_out(url_for("fanout"), args.subscribers))
             if args.only in (None, "paging"):
                 report(label, "paging", bench_paging(url_for("paging"), args.paging_posts))
+            if args.only in (None, "export"):
+                report(label, "export", bench_export(url_for("export"), args.export_posts, tmp))
 
 
 def _pg_schema(base: str, name: str) -> str:

@@ -227,16 +227,67 @@ def shoot(base: str, slug: str, story: str, out: Path) -> list[Path]:
     return written
 
 
+def shoot_archive(base: str, slug: str, out: Path, credentials: str) -> list[Path]:
+    """Sign in as an organiser, press "Export the day", open the downloaded archive from disk with the
+    network blocked, and photograph it; also the report of the day."""
+    import zipfile
+
+    from playwright.sync_api import sync_playwright
+
+    username, _, password = credentials.partition(":")
+    written = []
+    with sync_playwright() as pw, tempfile.TemporaryDirectory(prefix="archive-") as tmp:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 900}, accept_downloads=True)
+            page.goto(f"{base}/console/login", wait_until="load")
+            page.fill("input[name=username]", username)
+            page.fill("input[name=password]", password)
+            page.click("button[type=submit]")
+            page.wait_for_load_state("load")
+            page.goto(f"{base}/console/{slug}/export", wait_until="load")
+            with page.expect_download(timeout=300_000) as info:
+                page.click("a.button")
+            bundle = Path(tmp) / "day.zip"
+            info.value.save_as(str(bundle))
+            with zipfile.ZipFile(bundle) as zf:
+                zf.extractall(tmp)
+            index = next(Path(tmp).glob("*/data/index.html"))
+            shots = [("archive.png", index.as_uri(), {"width": 1280, "height": 1000}),
+                     ("archive-phone-390x844.png", index.as_uri(), {"width": 390, "height": 844}),
+                     ("archive-timeline.png", (index.parent / "timeline" / "1.html").as_uri(),
+                      {"width": 1920, "height": 1080})]
+            for name, url, viewport in shots:
+                offline = browser.new_page(viewport=viewport)  # type: ignore[arg-type]
+                offline.route("**/*", lambda r: r.continue_() if r.request.url.startswith("file:") else r.abort())
+                offline.goto(url, wait_until="load")
+                offline.screenshot(path=str(out / name))
+                offline.close()
+                written.append(out / name)
+            page.set_viewport_size({"width": 1100, "height": 1400})
+            page.goto(f"{base}/e/{slug}/report", wait_until="load")
+            page.screenshot(path=str(out / "report.png"))
+            written.append(out / "report.png")
+        finally:
+            browser.close()
+    return written
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", default="screenshots", help="folder for the PNGs (default ./screenshots)")
     parser.add_argument("--base-url", help="photograph this running server instead of a seeded one")
     parser.add_argument("--slug", default=SLUG, help=f"event slug (default {SLUG})")
     parser.add_argument("--story", default="the-day-in-stories", help="story slug to photograph")
+    parser.add_argument("--organiser", metavar="USER:PASSWORD",
+                        help="with --base-url: also export the day as this organiser and photograph the archive "
+                        "and the report (the demo's is organiser:demo-organiser)")
     args = parser.parse_args(argv)
     out = Path(args.out).resolve()
     if args.base_url:
         written = shoot(args.base_url.rstrip("/"), args.slug, args.story, out)
+        if args.organiser:
+            written += shoot_archive(args.base_url.rstrip("/"), args.slug, out, args.organiser)
     else:
         with tempfile.TemporaryDirectory(prefix="screens-") as tmp:
             base, server = serve_seeded(Path(tmp))

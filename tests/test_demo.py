@@ -82,6 +82,10 @@ def test_demo_fast_serves_the_day_and_none_of_what_moderation_caught(tmp_path: P
         assert wall_url == f"{base}/e/{SLUG}/wall"
         story_url = next(line.split(None, 1)[1] for line in lines if line.startswith("story:"))
         assert any("sign in as moderator" in line for line in lines)
+        printed = "\n".join(lines)
+        for path in ("/e/coproduction-2014/timeline", "/console/coproduction-2014/stories", "/docs",
+                     "/console/coproduction-2014/embed", "/e/coproduction-2014/embed/wall", "/console "):
+            assert f"{base}{path}" in printed, path  # every URL a newcomer needs
 
         # Every approved post, through the public API's keyset pages.
         texts: list[str] = []
@@ -103,7 +107,7 @@ def test_demo_fast_serves_the_day_and_none_of_what_moderation_caught(tmp_path: P
         newest = html.escape(texts[0][:30], quote=False)
         assert newest in pages["wall"].text or html.escape(texts[0][:30]) in pages["wall"].text
         assert "Welcome and opening remarks" in pages["story"].text
-        assert pages["story"].text.count('class="card') >= 5
+        assert pages["story"].text.count('class="card') + pages["story"].text.count("story__gallery-item") >= 5
 
         everything = "\n".join([*texts, *(html.unescape(r.text) for r in pages.values())])
         leaked = [f for f in caught_fragments() if f in everything]

@@ -259,10 +259,12 @@ class Sandbox:
         speed: float = 1.0,
         fast: bool = False,
         start: datetime | None = None,
+        hold_back: int = 0,
     ) -> None:
         self.scenario = scenario or default_scenario()
         self.host, self.port = host, port
-        self.world = World(self.scenario, clock or system_clock, speed=speed, fast=fast, anchor=start)
+        self.world = World(self.scenario, clock or system_clock, speed=speed, fast=fast, anchor=start,
+                           hold_back=hold_back)
         self._stopping = threading.Event()
         self.app = SandboxApp(self.world, self._stopping)
         self._server: SandboxHTTPServer | None = None

@@ -20,6 +20,8 @@ from aggregator.sandbox import ids
 from aggregator.sandbox.scenario import MediaSpec, Person, Scenario, ScenarioPost
 from aggregator.sandbox.text import full_text
 
+TRICKLE_PLATFORMS = ("x", "mastodon", "bluesky")
+
 
 def ms(t: datetime) -> datetime:
     """Truncate to whole milliseconds (what the platforms publish)."""
@@ -79,7 +81,7 @@ class World:
 
     def __init__(
         self, scenario: Scenario, clock: Clock, speed: float = 1.0, fast: bool = False,
-        anchor: datetime | None = None,
+        anchor: datetime | None = None, hold_back: int = 0,
     ) -> None:
         if speed <= 0:
             raise ValueError("speed must be positive")
@@ -97,6 +99,12 @@ class World:
         self._released_early: dict[str, datetime] = {}
         self._deleted: dict[str, datetime] = {}
         self.people = {p.key: p for p in scenario.people}
+        # Fast mode can keep the last `hold_back` posts back, for release_next to trickle out "now". Only
+        # posts of the search APIs (X, Mastodon, Bluesky): the feeds show a window of their newest items,
+        # so holding those back would pull older ones into the window instead.
+        searchable = [p for p in ordered if p.platform in TRICKLE_PLATFORMS]
+        self.held = frozenset(p.id for p in searchable[max(0, len(searchable) - hold_back):]) \
+            if fast and hold_back > 0 else frozenset()
 
     # ------------------------------------------------------------ time
 
@@ -110,6 +118,8 @@ class World:
         return (self.now() - self.anchor).total_seconds() * self.speed
 
     def _natural_release(self, p: ScenarioPost) -> datetime:
+        if p.id in self.held:
+            return self.anchor + timedelta(days=3650)  # until release_next lets it out
         if self.fast:
             return self.anchor
         return ms(self.anchor + timedelta(seconds=p.at / self.speed))
@@ -160,6 +170,15 @@ class World:
         return True
 
     # ------------------------------------------------------------ control
+
+    def release_next(self, n: int = 1) -> int:
+        """Release the next `n` held-back posts now (dated now); how many were still held."""
+        with self.lock:
+            now = ms(self.now())
+            waiting = [p for p in self.ordered if p.id in self.held and p.id not in self._released_early]
+            for p in waiting[:n]:
+                self._released_early[p.id] = now
+            return min(n, len(waiting))
 
     def release_all(self) -> int:
         """Release every post not yet released, now (all dated now; ids keep their order)."""

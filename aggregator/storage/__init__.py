@@ -22,7 +22,9 @@ from aggregator.storage import announcements as _announcements
 from aggregator.storage import authors as _authors
 from aggregator.storage import deletions as _deletions
 from aggregator.storage import events as _events
+from aggregator.storage import exports as _exports
 from aggregator.storage import live as _live
+from aggregator.storage import media as _media
 from aggregator.storage import moderation as _moderation
 from aggregator.storage import posts as _posts
 from aggregator.storage import search as _search
@@ -40,7 +42,7 @@ from aggregator.storage.records import (
     SourceRecord,
     StoredPost,
 )
-from aggregator.types import CardMerge, Cursor, IngestItem, IngestReport, PostKey, Status
+from aggregator.types import CardMerge, Cursor, IngestItem, IngestReport, PostKey, PostKind, Status
 
 __all__ = [
     "EventRecord",
@@ -342,10 +344,11 @@ class Storage:
         with self.read() as conn:
             return _moderation.author_record(conn, event_id, author_id)
 
-    def audit_entries(self, event_id: int | None, limit: int = 200,
-                      before_id: int | None = None) -> list[_moderation.AuditEntry]:
+    def audit_entries(self, event_id: int | None, limit: int = 200, before_id: int | None = None,
+                      target_types: tuple[str, ...] = ()) -> list[_moderation.AuditEntry]:
+        """Newest first; `target_types` narrows to those targets (moderators read only moderation)."""
         with self.read() as conn:
-            return _moderation.audit_entries(conn, event_id, limit, before_id)
+            return _moderation.audit_entries(conn, event_id, limit, before_id, target_types)
 
     def published_story_slugs(self, event_id: int) -> list[tuple[str, str]]:
         """(slug, title) of published stories (the console's embed snippets)."""
@@ -395,6 +398,16 @@ class Storage:
     def approved_times(self, event_id: int, start: datetime, end: datetime) -> list[datetime]:
         with self.read() as conn:
             return _search.approved_times(conn, event_id, start, end)
+
+    def matching_times(self, event_id: int, query: PostQuery, text: str = "") -> list[datetime]:
+        """created_at of every post matching the filters and search (the timeline's count and chart)."""
+        with self.read() as conn:
+            return _search.matching_times(conn, event_id, query, text)
+
+    def same_person_links(self, event_id: int) -> list[tuple[int, int]]:
+        """Author id pairs that dedup folded together as one person's cross-posts."""
+        with self.read() as conn:
+            return _search.same_person_links(conn, event_id)
 
     def flagged_posts(self, event_id: int, *, featured: bool = False, pinned: bool = False,
                       limit: int = 20) -> list[StoredPost]:
@@ -485,6 +498,75 @@ class Storage:
             ids = _stories.seed_sections(conn, story_id, self.clock())
             self._edited(conn, story_id, by)
             return ids
+
+
+    # ---- the media store's index (aggregator/media) -------------------------------------------------------
+
+    def media_wanted(self, event_id: int, limit: int) -> list[str]:
+        with self.read() as conn:
+            return _media.wanted(conn, event_id, limit)
+
+    def media_event_bytes(self, event_id: int) -> int:
+        with self.read() as conn:
+            return _media.event_bytes(conn, event_id)
+
+    def record_media_kept(self, url: str, sha256: str, size: int, content_type: str) -> None:
+        with self.write() as conn:
+            _media.record_kept(conn, url, sha256, size, content_type, self.clock())
+
+    def record_media_failed(self, url: str, error: str) -> None:
+        with self.write() as conn:
+            _media.record_failed(conn, url, error, self.clock())
+
+    def prune_media(self) -> list[str]:
+        """Forget URLs no approved post shows; returns the files (sha256) nothing uses any more."""
+        with self.write() as conn:
+            return _media.prune(conn)
+
+    def media_status(self, event_id: int) -> _media.MediaStatus:
+        with self.read() as conn:
+            return _media.status(conn, event_id)
+
+    def kept_media(self, urls: Sequence[str] | None = None) -> dict[str, _media.KeptFile]:
+        with self.read() as conn:
+            return _media.kept_map(conn, urls)
+
+    def event_kept_media(self, event_id: int) -> dict[str, _media.KeptFile]:
+        with self.read() as conn:
+            return _media.event_kept_map(conn, event_id)
+
+
+    # ---- exports, feeds and the report (approved cards only) -------------------------------------------
+
+    def approved_stream(self, event_id: int, kinds: Sequence[PostKind] = (), batch: int = 500,
+                        ) -> Iterator[list[StoredPost]]:
+        """Every approved card, oldest first, in batches; each batch is its own short read."""
+        after: PageCursor | None = None
+        while True:
+            with self.read() as conn:
+                found = _exports.approved_batch(conn, event_id, after, batch, kinds)
+            if not found:
+                return
+            yield found
+            if len(found) < batch:
+                return
+            after = PageCursor(found[-1].created_at, found[-1].id)
+
+    def approved_count(self, event_id: int, kinds: Sequence[PostKind] = ()) -> int:
+        with self.read() as conn:
+            return _exports.approved_count(conn, event_id, kinds)
+
+    def removals(self, event_id: int, since: datetime | None = None, limit: int = 100_000) -> list[_exports.Removal]:
+        with self.read() as conn:
+            return _exports.removals(conn, event_id, since, limit)
+
+    def moderation_counts(self, event_id: int) -> list[tuple[str, str, int]]:
+        with self.read() as conn:
+            return _exports.moderation_counts(conn, event_id)
+
+    def crosspost_authors(self, event_id: int) -> list[tuple[int, int]]:
+        with self.read() as conn:
+            return _exports.crosspost_authors(conn, event_id)
 
 
 def _short(exc: SQLAlchemyError) -> str:

@@ -384,11 +384,16 @@ def author_record(conn: Connection, event_id: int, author_id: int) -> AuthorReco
     return AuthorRecord(int(row.id), author, _standing(conn, event_id, author_id))
 
 
+MODERATION_TARGETS = ("post", "posts", "author", "audit")  # what moderators' own actions touch
+
+
 def audit_entries(conn: Connection, event_id: int | None, limit: int = 200,
-                  before_id: int | None = None) -> list[AuditEntry]:
+                  before_id: int | None = None, target_types: tuple[str, ...] = ()) -> list[AuditEntry]:
     """Newest first; event_id None lists the server-wide rows (users)."""
     cond = audit_log.c.event_id == event_id if event_id is not None else audit_log.c.event_id.is_(None)
     stmt = select(audit_log).where(cond)
+    if target_types:
+        stmt = stmt.where(audit_log.c.target_type.in_(target_types))
     if before_id is not None:
         stmt = stmt.where(audit_log.c.id < before_id)
     return [

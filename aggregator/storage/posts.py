@@ -505,6 +505,7 @@ class PostQuery:
     kinds: tuple[PostKind, ...] = ()
     platforms: tuple[Platform, ...] = ()
     author_id: int | None = None
+    author_ids: tuple[int, ...] = ()  # any of these (one person's accounts on several networks)
     before: PageCursor | None = None  # older than this
     after: PageCursor | None = None  # newer than this
     limit: int = 50
@@ -582,6 +583,8 @@ def page_statement(event_id: int, q: PostQuery) -> Any:
         stmt = stmt.where(posts.c.platform.in_([p.value for p in q.platforms]))
     if q.author_id is not None:
         stmt = stmt.where(posts.c.author_id == q.author_id)
+    if q.author_ids:
+        stmt = stmt.where(posts.c.author_id.in_(q.author_ids))
     if q.pinned_only:
         stmt = stmt.where(posts.c.pinned.is_(True))
     position = tuple_(posts.c.created_at, posts.c.id)

@@ -355,3 +355,21 @@ live_events = Table(
     Index("ix_live_events_event_seq", "event_id", "seq"),
     sqlite_autoincrement=True,
 )
+
+# The media store's index: each platform URL we keep (photo, thumbnail, video poster, avatar) and the
+# content-addressed file (sha256) holding its bytes. Many URLs may share one file; files themselves
+# live in the media store (aggregator/media/store.py), not in the database.
+media_files = Table(
+    "media_files",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("url", Text, nullable=False, unique=True),
+    Column("state", String(8), nullable=False),  # kept / failed
+    Column("sha256", String(64), index=True),
+    Column("bytes", BigInteger, nullable=False, default=0),
+    Column("content_type", String(32), nullable=False, default=""),
+    Column("error", Text, nullable=False, default=""),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("fetched_at", UTCDateTime, nullable=False),
+    _status_check("state", ("kept", "failed"), "state"),
+)

@@ -110,6 +110,37 @@ def approved_times(conn: Connection, event_id: int, start: datetime, end: dateti
     return [r.created_at for r in rows]
 
 
+def matching_times(conn: Connection, event_id: int, q: PostQuery, query: str) -> list[datetime]:
+    """created_at of every approved post matching `q`'s filters and the full-text `query` ("" for none):
+    the timeline's result count and the chart of what matches. (Position and limit of `q` are ignored.)"""
+    stmt = select(posts.c.created_at).where(posts.c.event_id == event_id,
+                                            posts.c.status.in_([s.value for s in q.statuses]))
+    if q.kinds:
+        stmt = stmt.where(posts.c.kind.in_([k.value for k in q.kinds]))
+    if q.platforms:
+        stmt = stmt.where(posts.c.platform.in_([p.value for p in q.platforms]))
+    if q.author_id is not None:
+        stmt = stmt.where(posts.c.author_id == q.author_id)
+    if q.author_ids:
+        stmt = stmt.where(posts.c.author_id.in_(q.author_ids))
+    clause = search_clause(conn.dialect.name, query) if query else None
+    if clause is not None:
+        stmt = stmt.where(clause)
+    return [r.created_at for r in conn.execute(stmt)]
+
+
+def same_person_links(conn: Connection, event_id: int) -> list[tuple[int, int]]:
+    """Pairs of author ids that dedup judged to be one person (a cross-post folded into the other's post)."""
+    original = posts.alias("original")
+    rows = conn.execute(
+        select(posts.c.author_id, original.c.author_id.label("other")).distinct()
+        .select_from(posts.join(original, original.c.id == posts.c.canonical_id))
+        .where(posts.c.event_id == event_id, posts.c.dup_kind == "crosspost",
+               posts.c.author_id != original.c.author_id)
+    )
+    return [(int(r.author_id), int(r.other)) for r in rows]
+
+
 def flagged_posts(conn: Connection, event_id: int, *, featured: bool = False, pinned: bool = False,
                   limit: int = 20) -> list[StoredPost]:
     """Approved posts that are featured (and/or pinned), newest first."""

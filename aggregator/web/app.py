@@ -11,15 +11,16 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.staticfiles import StaticFiles
 
 from aggregator import __version__
 from aggregator.clock import Clock, system_clock
 from aggregator.config import LoadedConfig
 from aggregator.live import LiveHub
+from aggregator.media.index import MediaIndex
+from aggregator.media.store import store_for
 from aggregator.paths import static_dir
 from aggregator.storage import Storage
-from aggregator.web import api, auth, cards, console, live_stream, public, reporter
+from aggregator.web import api, auth, cards, console, docs, errors, exports, live_stream, public, reporter, site
 from aggregator.web.security import SecurityHeaders
 from aggregator.web.templating import make_templates
 
@@ -45,7 +46,7 @@ def create_app(
     app = FastAPI(
         title="Event social-reporting aggregator",
         version=__version__,
-        docs_url="/docs",
+        docs_url=None,  # served by web/docs.py from bundled assets (the CSP forbids CDNs and inline script)
         redoc_url=None,
         lifespan=lifespan,
     )
@@ -54,12 +55,15 @@ def create_app(
     app.state.clock = clock
     app.state.hub = live_hub
     app.state.templates = make_templates()
+    app.state.media_store = store_for(cfg.settings.server.media_dir)
+    app.state.templates.env.globals["media_index"] = MediaIndex(storage)
     app.state.live_frames = live_stream.install(live_hub, storage, cards.prepare(app.state.templates.env), cfg, clock)
 
     embed_origins = tuple(o for ev in cfg.settings.events for o in ev.wall.embed_origins)
     app.add_middleware(
         SecurityHeaders, embed_origins=embed_origins, media_origins=cfg.settings.server.media_origins
     )
+    app.add_middleware(site.HeadAsGet)
     if cfg.settings.server.cors_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -67,11 +71,13 @@ def create_app(
             allow_methods=["GET"],
             allow_headers=["*"],
         )
-    app.mount("/static", StaticFiles(directory=str(static_dir())), name="static")
+    app.mount("/static", site.CachedStaticFiles(directory=str(static_dir())), name="static")
 
     # Each area owns its module and router; order matters only for overlapping paths (none).
-    for area in (auth, console, reporter, api, public):
+    for area in (auth, console, reporter, api, exports, public, site, docs):
         app.include_router(area.router)
+    errors.install(app)
+    docs.mount_assets(app)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:

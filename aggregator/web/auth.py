@@ -284,7 +284,16 @@ async def verify_csrf(request: Request) -> None:
 
 def render_console(request: Request, name: str, context: dict[str, Any], status_code: int = 200) -> Response:
     """A console template with the user, the CSRF token and the session cookie taken care of."""
-    ctx = {"user": current_user(request), "csrf_token": csrf_token(request), "request": request, **context}
+    from aggregator.web import chrome
+
+    user = current_user(request)
+    ctx = {"user": user, "csrf_token": csrf_token(request), "request": request, **context}
+    env = request.app.state.templates.env
+    env.globals.setdefault("nav_areas", chrome.areas)
+    env.globals.setdefault("nav_site_areas", chrome.site_areas)
+    env.globals.setdefault("platform_label", chrome.platform_label)
+    if user is not None and user.can("moderator", "organiser"):  # reporters cannot act on sources
+        ctx.setdefault("source_alarms", chrome.source_alarms(_storage(request), _clock(request)()))
     response = request.app.state.templates.TemplateResponse(request, name, ctx, status_code=status_code)
     response.headers["Cache-Control"] = "no-store"
     return attach_session(request, response)

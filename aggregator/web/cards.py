@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import segno
-from jinja2 import Environment
+from jinja2 import Environment, pass_environment
 from markdown_it import MarkdownIt
 from markupsafe import Markup, escape
 
@@ -53,6 +53,17 @@ def render_markdown(text: str) -> Markup:
 def safe_media_url(url: str | None) -> str | None:
     """An image/video URL we may put in src/href: absolute http(s), or our own /media/ path."""
     return safe_url(url)
+
+
+@pass_environment
+def media_src(env: Environment, url: str | None) -> str | None:
+    """Like safe_media, but the kept local copy (/media/<sha256>) when there is one."""
+    safe = safe_media_url(url)
+    if safe is None:
+        return None
+    index: Any = env.globals.get("media_index")
+    local = index.local(url) if index is not None else None
+    return str(local) if local else safe
 
 
 def iso(value: datetime) -> str:
@@ -159,7 +170,8 @@ def prepare(env: Environment) -> Environment:
     if env.globals.get("_public_ready"):
         return env
     env.filters.update(
-        ago=ago, iso=iso, local=local, stamp=stamp, safe_media=safe_media_url, platform_name=platform_name,
+        ago=ago, iso=iso, local=local, stamp=stamp, safe_media=safe_media_url, media_src=media_src,
+        platform_name=platform_name,
         markdown=render_markdown, video_embed=video_embed, playable_video=playable_video, short_links=short_links,
         seconds_until=seconds_until, qr=qr_svg, short_link=short_link_text,
     )
@@ -179,6 +191,7 @@ class CardContext:
     link_target: str = ""  # "_blank" inside embeds
     days: tuple[date, date] | None = None  # the event's days: posts from other days show their date
     inline_video: bool = False  # wall: play platform-served video files inline (muted, looping)
+    curate: bool = False  # a signed-in reporter or organiser: each card links to "add to a story"
 
 
 def card_vars(post: StoredPost, ctx: CardContext) -> dict[str, Any]:

@@ -24,6 +24,7 @@ class Bar:
     height: float
     count: int
     label: str  # "09:00"
+    starts_at: datetime  # the hour's start (UTC): the timeline links each bar to it
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +34,7 @@ class Band:
     title: str
     kind: str
     time: str  # "09:45-10:45"
+    starts_at: datetime  # the session's start (UTC): the programme links to it
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,9 +67,9 @@ def posts_per_hour(times: list[datetime], sessions: list[SessionRecord], start: 
     bars = []
     for i, n in enumerate(counts):
         h = 0.0 if peak == 0 else max(2.0, span * n / peak) if n else 0.0
-        label = (start + timedelta(hours=i)).astimezone(tz).strftime("%H:%M")
+        hour = start + timedelta(hours=i)
         bars.append(Bar(round(i * slot + gap / 2, 2), round(BARS_BOTTOM - h, 2), round(slot - gap, 2), round(h, 2),
-                        n, label))
+                        n, hour.astimezone(tz).strftime("%H:%M"), hour))
     total_seconds = (end - start).total_seconds()
     bands = []
     for s in sessions:
@@ -76,5 +78,5 @@ def posts_per_hour(times: list[datetime], sessions: list[SessionRecord], start: 
         if b <= a:
             continue
         when = f"{s.starts_at.astimezone(tz):%H:%M}-{s.ends_at.astimezone(tz):%H:%M}"
-        bands.append(Band(round(a * WIDTH, 2), round((b - a) * WIDTH, 2), s.title, s.kind, when))
+        bands.append(Band(round(a * WIDTH, 2), round((b - a) * WIDTH, 2), s.title, s.kind, when, s.starts_at))
     return Chart(tuple(bars), tuple(bands), sum(counts), peak)

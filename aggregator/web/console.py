@@ -30,10 +30,17 @@ from aggregator.storage.announcements import (
     effective_wall_settings,
     wall_overrides,
 )
-from aggregator.storage.moderation import AUTHOR_ACTIONS, POST_ACTIONS, ActionError, Actor, QueueQuery
+from aggregator.storage.moderation import (
+    AUTHOR_ACTIONS,
+    MODERATION_TARGETS,
+    POST_ACTIONS,
+    ActionError,
+    Actor,
+    QueueQuery,
+)
 from aggregator.storage.users import UserExists
 from aggregator.types import Platform, Status
-from aggregator.web import cards
+from aggregator.web import audit_view, cards
 from aggregator.web.auth import (
     ROLES,
     User,
@@ -43,6 +50,7 @@ from aggregator.web.auth import (
     safe_next,
     verify_csrf,
 )
+from aggregator.web.chrome import post_counts, source_health
 from aggregator.web.uploads import MAX_UPLOAD_BYTES, UploadError, store_photo
 
 router = APIRouter(include_in_schema=False)
@@ -132,7 +140,13 @@ def _one(form: dict[str, list[str]], key: str, default: str = "") -> str:
 
 @router.get("/console", response_class=HTMLResponse)
 def home(request: Request, user: SignedIn) -> Response:
-    return render_console(request, "console/home.html", {"events": _storage(request).events(), "event": None,
+    storage = _storage(request)
+    now = request.app.state.clock()
+    events = storage.events()
+    staff = user.can("moderator", "organiser")
+    overview = [(ev, source_health(storage, ev, now) if staff else [],
+                 post_counts(storage.count_by_status(ev.id)) if staff else None) for ev in events]
+    return render_console(request, "console/home.html", {"events": events, "overview": overview, "event": None,
                                                           "done": _done_message(request)})
 
 
@@ -244,11 +258,14 @@ def author_page(request: Request, slug: str, author_id: int, user: AsModerator) 
 
 
 @router.get("/console/{slug}/audit", response_class=HTMLResponse)
-def audit_page(request: Request, slug: str, user: AsOrganiser, before: int | None = None) -> Response:
+def audit_page(request: Request, slug: str, user: AsModerator, before: int | None = None) -> Response:
+    """Organisers read every entry; moderators the moderation actions (posts, authors, undo)."""
     ev = _event(request, slug)
-    entries = _storage(request).audit_entries(ev.id, limit=100, before_id=before)
+    types = () if user.can("organiser") else MODERATION_TARGETS
+    entries = _storage(request).audit_entries(ev.id, limit=100, before_id=before, target_types=types)
     return render_console(request, "console/audit.html", {
-        "event": ev, "entries": entries, "older": entries[-1].id if len(entries) == 100 else None,
+        "event": ev, "entries": [audit_view.view(e, ev.slug) for e in entries],
+        "older": entries[-1].id if len(entries) == 100 else None, "only_moderation": bool(types),
         "done": _done_message(request)})
 
 
@@ -267,12 +284,13 @@ def _local_input(ev: EventRecord, value: str) -> datetime | None:
 
 
 def _announcements_page(request: Request, ev: EventRecord, error: str = "", status_code: int = 200,
-                        text: str = "") -> Response:
+                        text: str = "", starts_at: str = "", ends_at: str = "") -> Response:
     storage = _storage(request)
     now = request.app.state.clock()
     items = storage.announcements(ev.id)
     return render_console(request, "console/announcements.html", {
-        "event": ev, "items": items, "now": now, "error": error, "text": text, "done": _done_message(request),
+        "event": ev, "items": items, "now": now, "error": error, "text": text, "starts_at": starts_at,
+        "ends_at": ends_at, "done": _done_message(request),
     }, status_code=status_code)
 
 
@@ -290,7 +308,7 @@ def announce(request: Request, slug: str, form: FormFields, user: AsOrganiser) -
         ends = _local_input(ev, _one(form, "ends_at"))
         _storage(request).create_announcement(ev.id, text, starts, ends, _actor(user))
     except ValueError as exc:
-        return _announcements_page(request, ev, str(exc), 400, text)
+        return _announcements_page(request, ev, str(exc), 400, text, _one(form, "starts_at"), _one(form, "ends_at"))
     return _back(f"/console/{slug}/announcements", "announce")
 
 

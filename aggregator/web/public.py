@@ -24,7 +24,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -34,11 +34,12 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Resp
 from jinja2 import Environment
 
 from aggregator.config import LoadedConfig, WallSettings
+from aggregator.media.store import HASH, MediaStore, image_type
 from aggregator.storage import EventRecord, PageCursor, PostPage, PostQuery, Storage, StoredPost
 from aggregator.storage.records import SessionRecord
 from aggregator.storage.stories import StoryBlock, StoryRecord
 from aggregator.types import Platform, PostKey, PostKind, Status
-from aggregator.web import auth, cards
+from aggregator.web import auth, cards, colour, story_view, timeline_nav
 from aggregator.web.chart import posts_per_hour
 from aggregator.web.live_stream import LiveStream
 
@@ -128,7 +129,8 @@ def theme_css(request: Request, slug: str) -> Response:
     """The event's colours as CSS custom properties (validated #rrggbb, so nothing else can get in)."""
     event = _event(request, slug)
     accent = cards.wall_settings(_cfg(request), event).accent_colour
-    css = f":root {{ --accent: {accent}; }}\n"
+    # --accent-ink: the accent, darkened if needed, under white text (buttons, chips) at 4.5:1.
+    css = f":root {{ --accent: {accent}; --accent-ink: {colour.for_white_text(accent)}; }}\n"
     return Response(css, media_type="text/css", headers={"Cache-Control": "no-cache"})
 
 
@@ -138,8 +140,11 @@ _MEDIA_PATH = re.compile(r"([a-z0-9][a-z0-9-]{0,62})/[0-9a-f]{32}(?:_t)?\.jpg")
 
 @router.get("/media/{path:path}")
 def media_file(request: Request, path: str) -> Response:
-    """Reporters' uploads (re-encoded JPEGs, no metadata) from server.media_dir, while public:
-    a photo of a post that is not approved now (taken down, rejected) is not served."""
+    """Kept media by content (/media/<sha256>: never changes, so cached for a year; kept only while an
+    approved post shows it), and reporters' uploads (re-encoded JPEGs, no metadata) from server.media_dir,
+    while public: a photo of a post that is not approved now (taken down, rejected) is not served."""
+    if HASH.match(path):
+        return _kept_file(request, path)
     found = _MEDIA_PATH.fullmatch(path)
     if found is None or not _storage(request).upload_is_public(found.group(1), f"/media/{path}"):
         raise HTTPException(404, "no such file")
@@ -149,6 +154,19 @@ def media_file(request: Request, path: str) -> Response:
         raise HTTPException(404, "no such file")
     # Short cache: a take-down must stop the file being shown soon, also through shared caches.
     return FileResponse(target, media_type="image/jpeg", headers={"Cache-Control": "public, max-age=300"})
+
+
+def _kept_file(request: Request, digest: str) -> Response:
+    store: MediaStore = request.app.state.media_store
+    try:
+        stream = store.open(digest)
+    except (FileNotFoundError, ValueError):
+        raise HTTPException(404, "no such file") from None
+    with stream:
+        data = stream.read()
+    ctype = image_type(data[:16]) or "application/octet-stream"
+    return Response(data, media_type=ctype, headers={"Cache-Control": "public, max-age=31536000, immutable",
+                                                     "ETag": f'"{digest}"'})
 
 
 @router.get("/e/{slug}/r/{token}")
@@ -345,14 +363,17 @@ def _cursor(value: str | None) -> PageCursor | None:
     return PageCursor.decode(value) if value else None
 
 
+def _post_query(f: Filters, author_ids: tuple[int, ...] = ()) -> PostQuery:
+    return PostQuery(kinds=KIND_FILTERS[f.kind], platforms=(Platform(f.platform),) if f.platform else (),
+                     author_id=None if author_ids else f.author, author_ids=author_ids)
+
+
 def timeline_page(storage: Storage, event: EventRecord, f: Filters, before: PageCursor | None,
-                  after: PageCursor | None, latest: bool, limit: int = TIMELINE_PAGE) -> tuple[PostPage, bool]:
+                  after: PageCursor | None, latest: bool, limit: int = TIMELINE_PAGE,
+                  author_ids: tuple[int, ...] = ()) -> tuple[PostPage, bool]:
     """A page of the timeline and whether it is the first page of the day."""
     from_start = before is None and after is None and not latest
-    q = PostQuery(
-        kinds=KIND_FILTERS[f.kind], platforms=(Platform(f.platform),) if f.platform else (), author_id=f.author,
-        before=before, after=DAY_ZERO if from_start else after, limit=limit,
-    )
+    q = replace(_post_query(f, author_ids), before=before, after=DAY_ZERO if from_start else after, limit=limit)
     page = storage.search_posts(event.id, q, f.q) if f.q else storage.posts(event.id, q)
     if from_start:
         page = PostPage(page.posts, earlier=None, later=page.later)
@@ -363,28 +384,45 @@ def _timeline_context(request: Request, event: EventRecord, embed: bool) -> dict
     storage, now = _storage(request), _now(request)
     f = _filters(request)
     qp = request.query_params
-    page, _ = timeline_page(storage, event, f, _cursor(qp.get("before")), _cursor(qp.get("after")),
-                            qp.get("latest") == "1")
     programme = storage.programme(event.id)
-    chronological = list(reversed(page.posts))
     start, end = cards.day_bounds(event)
-    chart = posts_per_hour(storage.approved_times(event.id, start, end), programme, start, end, event.timezone)
+    everyone = timeline_nav.people(storage.author_facets(event.id), storage.same_person_links(event.id))
+    author_ids = timeline_nav.person_ids(f.author, everyone)
+    before, after, latest = _cursor(qp.get("before")), _cursor(qp.get("after")), qp.get("latest") == "1"
+    opening = None
+    if before is None and after is None and not latest:
+        opening = timeline_nav.opening_session(programme, now, start, end)  # during the event: the session on now
+        if opening is not None:
+            after = PageCursor.decode(timeline_nav.cursor_at(opening.starts_at))
+    page, _ = timeline_page(storage, event, f, before, after, latest, author_ids=author_ids)
+    chronological = list(reversed(page.posts))
+    filtered = bool(f.q or f.author is not None or f.platform or f.kind != "all")
+    # With a filter or a search, the chart and the count describe what matches.
+    times = (storage.matching_times(event.id, _post_query(f, author_ids), f.q) if filtered
+             else storage.approved_times(event.id, start, end))
+    chart = posts_per_hour(times, programme, start, end, event.timezone)
     card = cards.CardContext(event.slug, event.timezone, now, "embed" if embed else "timeline", True,
-                             "_blank" if embed else "", cards.event_days(event))
+                             "_blank" if embed else "", cards.event_days(event),
+                             curate=not embed and _is_curator(request))
     base = f"/e/{event.slug}/embed/timeline" if embed else f"/e/{event.slug}/timeline"
     return {
         "event": event, "filters": f, "page": page, "groups": group_by_session(chronological, programme,
                                                                                event.timezone),
-        "programme": programme, "authors": storage.author_facets(event.id), "chart": chart, "card": card,
+        "programme": programme, "authors": everyone, "chart": chart, "card": card,
         "platforms": [(p.value, cards.platform_name(p.value)) for p in Platform], "base": base, "embed": embed,
-        "kinds": list(KIND_FILTERS), "now": now,
+        "kinds": list(KIND_FILTERS), "now": now, "filtered": filtered, "matches": len(times) if filtered else None,
+        "cursor_at": timeline_nav.cursor_at, "opening": opening,
     }
 
 
 @router.get("/e/{slug}/timeline", response_class=HTMLResponse)
 def timeline(request: Request, slug: str) -> HTMLResponse:
     event = _event(request, slug)
-    return _page(request, "timeline/timeline.html", _timeline_context(request, event, embed=False))
+    context = _timeline_context(request, event, embed=False)
+    response = _page(request, "timeline/timeline.html", context)
+    if context["card"].curate:  # the curator's own links: never from a shared cache
+        response.headers["Cache-Control"] = "private, no-store"
+    return response
 
 
 @router.get("/e/{slug}/embed/timeline", response_class=HTMLResponse)
@@ -473,8 +511,21 @@ def story_context(storage: Storage, event: EventRecord, story: StoryRecord, now:
     visible = {i: p for i, p in found.items() if p.status is Status.APPROVED}
     card = cards.CardContext(event.slug, event.timezone, now, "embed" if embed else "story", True,
                              "_blank" if embed else "", cards.event_days(event))
-    return {"event": event, "story": story, "sections": story_sections(story), "posts": visible, "card": card,
-            "now": now, "embed": embed}
+    sections = story_sections(story)
+    return {"event": event, "story": story, "sections": sections, "posts": visible, "card": card,
+            "now": now, "embed": embed,
+            "pieces": [story_view.pieces(sec.blocks, visible, event.slug) for sec in sections],
+            "cover": story_view.cover(story, visible, event.slug), "dates": story_view.dates(story),
+            "byline": story_view.byline(_author_names(storage, [story]), story)}
+
+
+def _author_names(storage: Storage, items: list[StoryRecord]) -> dict[int, str]:
+    names = {}
+    for author_id in {s.author_id for s in items if s.author_id is not None}:
+        user = storage.user(author_id)
+        if user is not None:
+            names[author_id] = user.display_name or user.username
+    return names
 
 
 def _story(request: Request, event: EventRecord, slug: str) -> StoryRecord:
@@ -487,8 +538,18 @@ def _story(request: Request, event: EventRecord, slug: str) -> StoryRecord:
 @router.get("/e/{slug}/stories", response_class=HTMLResponse)
 def stories_index(request: Request, slug: str) -> HTMLResponse:
     event = _event(request, slug)
-    items = _storage(request).stories(event.id, include_drafts=_is_curator(request))
-    return _page(request, "stories/index.html", {"event": event, "stories": items, "now": _now(request)})
+    storage = _storage(request)
+    items = storage.stories(event.id, include_drafts=_is_curator(request))
+    names = _author_names(storage, items)
+    entries = []
+    for item in items:  # a handful of stories per event: one read each for its cover
+        full = storage.story_by_id(event.id, item.id) or item
+        ids = [b.post_id for b in full.blocks if b.post_id is not None]
+        shown = {i: p for i, p in storage.posts_by_ids(event.id, ids).items() if p.status is Status.APPROVED}
+        entries.append((item, story_view.cover(full, shown, event.slug), story_view.dates(item),
+                        story_view.byline(names, item)))
+    return _page(request, "stories/index.html", {"event": event, "stories": items, "entries": entries,
+                                                 "now": _now(request)})
 
 
 @router.get("/e/{slug}/stories/{story_slug}", response_class=HTMLResponse)

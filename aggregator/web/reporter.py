@@ -140,13 +140,20 @@ def _add_post_block(request: Request, event: EventRecord, story: StoryRecord, po
 @router.get("/console/{slug}/stories/{story_id}")
 def edit_story(request: Request, slug: str, story_id: int, user: Curator) -> Response:
     event = _event(request, slug)
-    story = _story(request, event, story_id, user)
+    return _edit_page(request, event, _story(request, event, story_id, user))
+
+
+def _edit_page(request: Request, event: EventRecord, story: StoryRecord, error: str = "",
+               draft: dict[str, str] | None = None, status_code: int = 200) -> Response:
+    """The editor; after a refused block, with the error and everything the reporter typed kept."""
     ids = [b.post_id for b in story.blocks if b.post_id is not None]
     return _render(request, "reporter/story_edit.html", {
         "event": event, "story": story, "posts": _storage(request).posts_by_ids(event.id, ids),
         "sections": [b for b in story.blocks if b.kind == "section"], "kinds": BLOCK_KINDS, "embed": False,
-        "now": request.app.state.clock(),
-    })
+        "now": request.app.state.clock(), "error": error,
+        "draft": {"kind": "text", "section_id": "", "heading": "", "post": "", "media_url": "", "body": "",
+                  **(draft or {})},
+    }, status_code)
 
 
 @router.post("/console/{slug}/stories/{story_id}", dependencies=CSRF)
@@ -178,22 +185,27 @@ def add_block(request: Request, slug: str, story_id: int, user: Curator, kind: A
     event = _event(request, slug)
     story = _story(request, event, story_id, user)
     section = int(section_id) if section_id.isdigit() else None
-    if kind == "post":
-        found = post_id_from(post)
-        if found is None:
-            raise HTTPException(400, "give a post number or paste its link")
-        _add_post_block(request, event, story, found, body[:1000], section, user)
-    else:
-        if kind in ("photo", "video") and cards.safe_media_url(media_url.strip()) is None:
-            raise HTTPException(400, "give an http(s) link")
-        if kind == "section" and not heading.strip():
-            raise HTTPException(400, "a section needs a heading")
-        try:
-            _storage(request).add_story_block(story.id, kind, heading=heading.strip()[:300], body=body[:20000],
-                                              media_url=media_url.strip() or None, section_id=section,
-                                              by=user.id)
-        except StoryError as exc:
-            raise HTTPException(400, str(exc)) from None
+    draft = {"kind": kind, "section_id": section_id, "heading": heading, "post": post, "media_url": media_url,
+             "body": body}
+    try:
+        if kind == "post":
+            found = post_id_from(post)
+            if found is None:
+                raise HTTPException(400, "give a post number (like 123) or paste the post's link")
+            _add_post_block(request, event, story, found, body[:1000], section, user)
+        else:
+            if kind in ("photo", "video") and cards.safe_media_url(media_url.strip()) is None:
+                raise HTTPException(400, "give an http(s) link")
+            if kind == "section" and not heading.strip():
+                raise HTTPException(400, "a section needs a heading")
+            try:
+                _storage(request).add_story_block(story.id, kind, heading=heading.strip()[:300], body=body[:20000],
+                                                  media_url=media_url.strip() or None, section_id=section,
+                                                  by=user.id)
+            except StoryError as exc:
+                raise HTTPException(400, str(exc)) from None
+    except HTTPException as exc:
+        return _edit_page(request, event, story, str(exc.detail), draft, exc.status_code)
     return _back(f"/console/{slug}/stories/{story.id}#block-end")
 
 

@@ -261,7 +261,9 @@ def test_cli_collect_and_sources_report_per_source(tmp_path: Path, capsys: pytes
         assert "6 of 7 sources collected" in out
         assert main(["sources", "--config", str(config)]) == 0
         out = capsys.readouterr().out
-        assert re.search(r"\[on \] flickr \(flickr\): 1 failures", out)
+        # The console's wording (aggregator.health): state, the error in words, then as reported.
+        # (a 503 that says when to come back counts as a rate limit)
+        assert re.search(r"flickr \(Flickr\): (failed 1 time in a row|rate limited)", out)
         assert "last error at" in out and "HTTP 503" in out
-        assert re.search(r"\[on \] x \(x\): ok; posts \d+", out)
+        assert re.search(r"x \(X\): ok; posts stored \d+", out)
         assert main(["collect", "--once", "--source", "nope", "--config", str(config)]) == 1

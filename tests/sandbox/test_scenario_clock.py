@@ -150,3 +150,19 @@ def test_shipped_example_scenario_loads() -> None:
     path = Path(__file__).parents[2] / "aggregator" / "sandbox" / "data" / "example-scenario.toml"
     sc = load_scenario(path)
     assert sc.instance("b").require_auth and sc.post("boost").repost_of == "hello-toot"
+
+
+def test_fast_mode_can_hold_the_last_posts_back_and_trickle_them_out(clock: FakeClock) -> None:
+    with Sandbox(default_scenario(), clock=clock, fast=True, hold_back=3) as sb:
+        world = sb.world
+        held = [p for p in world.ordered if p.id in world.held]
+        searchable = [p for p in world.ordered if p.platform in ("x", "mastodon", "bluesky")]
+        assert len(held) == 3 and held == searchable[-3:]  # the feeds' windows stay as they were
+        assert not any(world.is_visible(p) for p in held)
+        assert all(world.is_visible(p) for p in world.ordered[:5])
+        clock.advance(120)
+        assert world.release_next(1) == 1
+        assert world.is_visible(held[0]) and not world.is_visible(held[1])
+        assert world.created_at(held[0]) == clock() - timedelta(microseconds=clock().microsecond % 1000)
+        assert world.release_next(5) == 2 and world.release_next(1) == 0
+        assert all(world.is_visible(p) for p in held)

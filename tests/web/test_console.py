@@ -200,7 +200,7 @@ def test_bulk_approve_and_every_action_is_in_the_audit_log(console: ConsoleEnv) 
         ("approve", "posts"), ("feature", "post"), ("unfeature", "post"), ("pin", "post"), ("unpin", "post")]
     audit = client.get(f"/console/{console.slug}/audit")
     assert audit.status_code == 200
-    for action in ("approve", "feature", "unfeature", "pin", "unpin"):
+    for action in ("approved", "featured", "unfeatured", "pinned", "unpinned"):  # in words
         assert f"<td>{action}</td>" in audit.text
 
 

@@ -38,7 +38,7 @@ def test_an_approved_post_edited_to_a_blocked_word_is_retracted_everywhere(live_
         with httpx.Client(base_url=str(live_server), timeout=30) as http:
             pages = {
                 "wall": http.get(f"/e/{SLUG}/wall").text,
-                "timeline": http.get(f"/e/{SLUG}/timeline").text,
+                "timeline": http.get(f"/e/{SLUG}/timeline?latest=1").text,
                 "api": http.get(f"/api/events/{SLUG}/posts").text,
                 "permalink": str(http.get(f"/e/{SLUG}/p/{stored.id}").status_code),
             }

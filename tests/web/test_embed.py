@@ -21,6 +21,7 @@ def env(sqlite_url: str, tmp_path: Path) -> Iterator[ConsoleEnv]:
 
 def test_embeds_render_without_site_navigation_and_open_links_in_a_new_tab(env: ConsoleEnv) -> None:
     client = env.client()
+    env.clock.advance(24 * 3600)  # after the day: the timeline embed opens at its start (with the post)
     story = env.storage.create_story(env.event_id, "Embedded", None, seed=True)
     [post] = env.storage.posts(env.event_id).posts
     env.storage.add_story_block(story.id, "post", post_id=post.id)

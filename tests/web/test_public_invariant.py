@@ -7,18 +7,23 @@ collected again. Then every public surface that exists is read over real HTTP:
 the wall, the embeds, every timeline page, the galleries, permalinks, the JSON
 API, stories, and the live stream replayed from the start. No marker of a
 pending, rejected, removed or tombstoned post may appear; every approved one
-must. Add each new public surface here (exports, feeds...).
+must. Add each new public surface here. Also covered: the Atom feeds, the report of the day, the takedown
+sync API and every file of the export bundle.
 """
 
 from __future__ import annotations
 
 import json
 import re
+import zipfile
+from pathlib import Path
 
 import httpx
 import pytest
 
 from aggregator.config import Settings
+from aggregator.export.bundle import write_bundle
+from aggregator.media.store import LocalMediaStore
 from aggregator.pipeline.ingest import Ingestor
 from aggregator.pipeline.sanitise import text_to_html
 from aggregator.storage import PostQuery
@@ -45,7 +50,8 @@ def hostile_strings() -> list[str]:
 def live_settings() -> Settings:
     data = settings_dict(moderation={"mode": "post", "blocked_words": ["forbiddenword"],
                                      "queue_words": ["holdme"], "use_profanity_list": False,
-                                     "hide_content_warnings": False, "hide_sensitive": False})
+                                     "hide_content_warnings": False, "hide_sensitive": False},
+                         report_public=True)
     return Settings.model_validate(data)
 
 
@@ -73,7 +79,21 @@ def marker(post_text: str) -> str:
     return found.group(0)
 
 
-def test_nothing_unapproved_reaches_a_public_surface(live_server: LiveServer) -> None:
+def bundle_markers(live_server: LiveServer, tmp_path: Path) -> set[str]:
+    event = live_server.storage.event(SLUG)
+    assert event is not None
+    target = tmp_path / "bundle.zip"
+    with target.open("wb") as fh:
+        write_bundle(live_server.storage, LocalMediaStore(tmp_path / "media"), event, fh,
+                     public_url=str(live_server), now=live_server.clock(), database_revision=None)
+    found: set[str] = set()
+    with zipfile.ZipFile(target) as zf:
+        for name in zf.namelist():
+            found.update(MARKER.findall(zf.read(name).decode("utf-8", errors="replace")))
+    return found
+
+
+def test_nothing_unapproved_reaches_a_public_surface(live_server: LiveServer, tmp_path: Path) -> None:
     storage, event_id = live_server.storage, live_server.event_id
     ev = live_server.cfg.settings.events[0]
     ingestor = Ingestor(storage, ev, event_id, live_server.clock)
@@ -147,6 +167,13 @@ def test_nothing_unapproved_reaches_a_public_surface(live_server: LiveServer) ->
         read("embed story", f"/e/{SLUG}/embed/story/{story.slug}")
         story_json = http.get(f"/api/events/{SLUG}/stories/{story.slug}").json()
         seen.setdefault("story api", set()).update(MARKER.findall(json.dumps(story_json)))
+        read("feed", f"/e/{SLUG}/feed.atom")
+        read("stories feed", f"/e/{SLUG}/stories.atom")
+        read("report", f"/e/{SLUG}/report")
+        read("removed api", f"/api/events/{SLUG}/removed")
+
+    # The export bundle: every file of it (archive pages, CSV, JSONL, Atom, report, takedowns).
+    seen["bundle"] = bundle_markers(live_server, tmp_path)
 
     # The live stream, replayed from the very start: retracted posts come as bare retractions.
     rows = len(storage.live_after(0, event_id, limit=100_000))
@@ -167,3 +194,5 @@ def test_nothing_unapproved_reaches_a_public_surface(live_server: LiveServer) ->
     assert visible <= seen["api"], "the API must list every approved post"
     assert visible <= seen["timeline"], "the timeline must show every approved post"
     assert seen["story"] and seen["live stream"]
+    assert visible <= seen["bundle"], "the bundle must carry every approved post"
+    assert seen["feed"], "the feed shows the newest approved posts"

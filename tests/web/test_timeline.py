@@ -17,6 +17,7 @@ from tests.web.public_env import SLUG, parse, public_env
 @pytest.fixture
 def env(db_url: str, tmp_path: Path) -> Iterator[ConsoleEnv]:
     with public_env(db_url, tmp_path) as e:
+        e.clock.advance(24 * 3600)  # the day after: the archive opens at the start of the day
         yield e
 
 

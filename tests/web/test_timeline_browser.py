@@ -25,6 +25,7 @@ def test_timeline_filters_search_and_paging(live_server: LiveServer, browser_pag
                                            photos=1 if i % 7 == 0 else 0,
                                            text=f"Post number {i} {'workshop' if i % 5 == 0 else 'talk'} "))
                         for i in range(60)], None)
+    live_server.clock.advance(24 * 3600)  # the day after: the timeline opens at the start of the day
     page = browser_page
     page.goto(f"{live_server}/e/{SLUG}/timeline")
     assert numbers(page) == list(range(40))
@@ -35,8 +36,9 @@ def test_timeline_filters_search_and_paging(live_server: LiveServer, browser_pag
     page.wait_for_url(re.compile(r"before="))
     assert numbers(page) == list(range(40))
 
-    # Filters apply on change (timeline.js), and the URL keeps them.
+    # Filters apply on change (timeline.js), and the URL keeps them; they are folded until opened.
     page.goto(f"{live_server}/e/{SLUG}/timeline")
+    page.click("summary.filters-fold__summary")
     page.check("input[name=kind][value=photos]")
     page.wait_for_url(re.compile(r"kind=photos"))
     assert numbers(page) == [i for i in range(60) if i % 7 == 0]
@@ -45,6 +47,7 @@ def test_timeline_filters_search_and_paging(live_server: LiveServer, browser_pag
     assert numbers(page) == [i for i in range(60) if i % 7 == 0 and i % 10 == 0]
 
     page.goto(f"{live_server}/e/{SLUG}/timeline")
+    page.click("summary.filters-fold__summary")
     page.fill("input[name=q]", "workshop")
     page.press("input[name=q]", "Enter")
     page.wait_for_url(re.compile(r"q=workshop"))
