@@ -7,6 +7,7 @@ StorageError.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
@@ -217,6 +218,10 @@ class Storage:
     def live_after(self, seq: int, event_id: int | None = None, limit: int = 500) -> list[LiveEvent]:
         with self.read() as conn:
             return _live.after(conn, seq, event_id, limit)
+
+    def live_reader(self) -> LiveReader:
+        """A kept connection for the live tailer (one thread): see LiveReader."""
+        return LiveReader(self)
 
     def last_live_seq(self) -> int:
         with self.read() as conn:
@@ -575,3 +580,46 @@ class Storage:
 def _short(exc: SQLAlchemyError) -> str:
     orig = getattr(exc, "orig", None)
     return str(orig if orig is not None else exc).splitlines()[0][:300]
+
+
+class LiveReader:
+    """The live tailer's reads on one kept autocommit connection: no pool checkout, ping, BEGIN or
+    ROLLBACK per batch (each a round trip, and round trips are what a busy server waits on).
+    Used from one thread only; reconnects after an error."""
+
+    def __init__(self, storage: Storage) -> None:
+        self.storage = storage
+        self._conn: Connection | None = None
+
+    def batch(self, seq: int, limit: int, watched: Callable[[int], bool],
+              ) -> tuple[list[LiveEvent], dict[int, StoredPost]]:
+        """The live rows after seq and the posts they name in watched events."""
+        if self.storage.dialect == "sqlite":  # no round trips to save (a kept connection keeps its snapshot)
+            with self.storage.read() as conn:
+                return self._batch(conn, seq, limit, watched)
+        try:
+            if self._conn is None:
+                self._conn = self.storage.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+            return self._batch(self._conn, seq, limit, watched)
+        except SQLAlchemyError as exc:
+            self.close()
+            raise StorageError(f"database read failed: {_short(exc)}") from exc
+
+    @staticmethod
+    def _batch(conn: Connection, seq: int, limit: int, watched: Callable[[int], bool],
+               ) -> tuple[list[LiveEvent], dict[int, StoredPost]]:
+        rows = _live.after(conn, seq, None, limit)
+        wanted: dict[int, list[int]] = {}
+        for row in rows:
+            if row.post_id is not None and watched(row.event_id):
+                wanted.setdefault(row.event_id, []).append(row.post_id)
+        posts: dict[int, StoredPost] = {}
+        for event_id, ids in wanted.items():
+            posts.update(_search.posts_by_ids(conn, event_id, ids))
+        return rows, posts
+
+    def close(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            with contextlib.suppress(SQLAlchemyError):
+                conn.close()
