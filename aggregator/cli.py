@@ -175,26 +175,42 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     from aggregator.runtime import build_collection
     from aggregator.scheduler import Scheduler
+    from aggregator.storage.leader import LeaderLock
     from aggregator.web.app import create_app
 
+    if args.workers < 1:
+        raise UsageError("--workers must be at least 1")
     cfg = load_from_args(args)
+    key_env = cfg.settings.server.secret_key_env
+    if args.workers > 1 and not os.environ.get(key_env):
+        # Without it each worker signs sessions with its own random key: a console sign-in
+        # would work on one worker and be refused by the next.
+        raise UsageError(f"--workers needs the cookie-signing key in ${key_env}, shared by every worker")
     for warning in serve_warnings(cfg, args.host, args.port, os.environ):
         print(f"WARNING: {warning}", file=sys.stderr, flush=True)
-    storage = open_storage(cfg)
+    storage = open_storage(cfg)  # migrates once, before any worker starts
     collection = build_collection(cfg, storage) if not args.no_collect else None
-    from aggregator.storage.leader import LeaderLock
-
     # One collecting process per database; other `serve` processes stand by and take over.
-    scheduler = (Scheduler(collection.runners, leader=LeaderLock(storage.engine), tasks=collection.tasks())
+    # With --workers N the collector runs here, in the supervising process, never in a worker.
+    scheduler = (Scheduler(collection.runners, leader=LeaderLock(storage.engine), tasks=collection.tasks(),
+                           streams=collection.streams)
                  if collection else None)
     try:
         if scheduler is not None:
             scheduler.start()
             print(f"collecting from {len(scheduler.runners)} sources (or standing by while another process does)")
-        app = create_app(cfg, storage)
-        print(f"serving on http://{args.host}:{args.port}/", flush=True)
+        print(f"serving on http://{args.host}:{args.port}/ ({args.workers} worker processes)"
+              if args.workers > 1 else f"serving on http://{args.host}:{args.port}/", flush=True)
         with contextlib.suppress(KeyboardInterrupt):  # uvicorn re-raises Ctrl-C after shutting down
-            uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+            if args.workers > 1:
+                # Each worker builds its own app (aggregator.web.worker) from the same config; each
+                # tails the live log, woken by NOTIFY on PostgreSQL, by polling on SQLite.
+                os.environ["AGGREGATOR_CONFIG"] = str(cfg.path.resolve())
+                os.environ["DATABASE_URL"] = cfg.database_url
+                uvicorn.run("aggregator.web.worker:create_worker_app", factory=True, workers=args.workers,
+                            host=args.host, port=args.port, log_level="warning")
+            else:
+                uvicorn.run(create_app(cfg, storage), host=args.host, port=args.port, log_level="warning")
         print("stopped", flush=True)
     finally:
         if scheduler is not None:
@@ -294,6 +310,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=8000, help="port (default 8000)")
     p.add_argument("--no-collect", action="store_true", help="serve only; do not run the scheduler")
+    p.add_argument("--workers", type=int, default=1, metavar="N",
+                   help="web worker processes (default 1); PostgreSQL wakes every one at once, SQLite polls")
     p.set_defaults(handler=cmd_serve)
 
     return parser

@@ -166,7 +166,22 @@ class SourceSettings(_Model):
     )
     params: dict[str, Any] = Field(
         default_factory=dict,
-        description="Kind-specific options: feed url; youtube channel_id/playlist_id; mastodon local/only_media.",
+        description="Kind-specific options: feed url; youtube channel_id/playlist_id; mastodon local/only_media; "
+        "stream_stall (seconds of silence before a stream is reconnected).",
+    )
+    streaming: bool = Field(
+        False,
+        description="Mastodon and Bluesky: also follow the platform's live stream (Mastodon hashtag streaming, "
+        "Bluesky Jetstream) so posts arrive within a second; polling continues at stream_poll_interval to "
+        "catch up gaps, and at interval while the stream is down.",
+    )
+    stream_url: str = Field(
+        "",
+        description="Stream endpoint: Mastodon's streaming base (default api_base), Bluesky's Jetstream "
+        "(default wss://jetstream2.us-east.bsky.network).",
+    )
+    stream_poll_interval: int = Field(
+        600, ge=5, le=86400, description="Seconds between polls while the source's stream is healthy."
     )
 
     @field_validator("hashtags", "accounts", "exclude_accounts")
@@ -181,6 +196,8 @@ class SourceSettings(_Model):
             if name not in known:
                 allowed = ", ".join(known) or "none"
                 raise ValueError(f"unknown credential {name!r} for kind {self.kind} (allowed: {allowed})")
+        if self.streaming and self.kind not in ("mastodon", "bluesky"):
+            raise ValueError(f"streaming is available for mastodon and bluesky sources, not {self.kind}")
         if self.kind == "feed" and not self.params.get("url"):
             raise ValueError("a feed source needs params.url")
         if self.kind == "youtube" and not (self.params.get("channel_id") or self.params.get("playlist_id")):

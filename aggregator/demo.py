@@ -312,7 +312,7 @@ def run_demo(args: Any) -> int:
                     break
         slug = curate_story(storage, record.id, ev, reporter.id if reporter else None)
         # The media job starts with the scheduler and keeps the day's photos in the background.
-        scheduler = Scheduler(collection.runners, tasks=collection.tasks())
+        scheduler = Scheduler(collection.runners, tasks=collection.tasks(), streams=collection.streams)
         scheduler.start()
         event_id = record.id
         store = storage

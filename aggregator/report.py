@@ -19,7 +19,7 @@ from aggregator.storage.records import SessionRecord
 from aggregator.storage.stories import StoryRecord
 from aggregator.types import PostKind, Status
 from aggregator.web.cards import day_bounds, platform_name
-from aggregator.web.chart import Chart, posts_per_hour
+from aggregator.web.chart import Chart, hourly_chart
 
 TOP = 6
 
@@ -93,7 +93,7 @@ def build_report(storage: Storage, event: EventRecord, now: datetime) -> Report:
             if p.kind is PostKind.PHOTO and p.media:
                 (heapq.heappush if len(top_photo) < TOP else heapq.heappushpop)(top_photo, entry)
     start, end = day_bounds(event)
-    chart = posts_per_hour(storage.approved_times(event.id, start, end), programme, start, end, event.timezone)
+    chart = hourly_chart(storage.hour_counts(event.id, start, end), programme, start, end, event.timezone)
     peak = max(chart.bars, key=lambda b: b.count, default=None)
     peak_hour = ""
     if peak is not None and peak.count:

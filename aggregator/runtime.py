@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,11 +13,15 @@ from aggregator.media.fetch import MediaCaps, MediaKeeper
 from aggregator.media.store import store_for
 from aggregator.pipeline.ingest import PLATFORM_OF_KIND, THUMBNAIL_MAX_BYTES, Generations, Ingestor
 from aggregator.scheduler import PeriodicTask, SourceJob, SourceRunner, jobs_from_config
+from aggregator.sources.base import SourceError
 from aggregator.sources.destination import FetchPolicy
 from aggregator.sources.http import MB, HttpClient, HttpLimits
 from aggregator.sources.registry import make_collector
 from aggregator.storage import Storage
-from aggregator.types import FetchResult, IngestReport, PostKey
+from aggregator.streams import StreamRunner, streams_for
+from aggregator.types import FetchResult, IngestReport, Post, PostKey
+
+log = logging.getLogger("aggregator.runtime")
 
 
 @dataclass
@@ -27,6 +32,7 @@ class Collection:
     storage: Storage
     clock: Clock
     runners: list[SourceRunner] = field(default_factory=list)
+    streams: list[StreamRunner] = field(default_factory=list)  # sources with streaming = true
     ingestors: dict[int, Ingestor] = field(default_factory=dict)  # event id -> its ingestor
     http: HttpClient | None = None
     keeper: MediaKeeper | None = None  # keeps approved posts' media (server.keep_media)
@@ -52,7 +58,14 @@ class Collection:
     def remove(self, job: SourceJob, keys: Sequence[PostKey]) -> int:
         return self.ingestors[job.event_id].remove_deleted(keys)
 
+    def ingest_streamed(self, job: SourceJob, posts: Sequence[Post]) -> IngestReport:
+        """Posts a stream brought: the same Ingestor as polling; the poll cursor stays where it is."""
+        platform = PLATFORM_OF_KIND[job.source.kind]
+        return self.ingestors[job.event_id].ingest(job.source_id, posts, None, platform=platform)
+
     def close(self) -> None:
+        for stream in self.streams:
+            stream.stop()
         for runner in self.runners:
             runner.close()
         if self.http is not None:
@@ -81,9 +94,25 @@ def build_collection(
     if cfg.settings.server.keep_media:
         col.keeper = build_keeper(cfg, storage, clock)
     for job in jobs_from_config(cfg, storage, only):
-        col.runners.append(SourceRunner(job, storage, col.process, make_collector, clock, user_agent,
-                                        remove=col.remove, fetch_policy=policy))
+        runner = SourceRunner(job, storage, col.process, make_collector, clock, user_agent,
+                              remove=col.remove, fetch_policy=policy)
+        col.runners.append(runner)
+        if job.source.streaming:
+            add_streams(col, runner)
     return col
+
+
+def add_streams(col: Collection, runner: SourceRunner) -> list[StreamRunner]:
+    """The source's streams, registered with its poller (which slows down while they are healthy)."""
+    try:
+        streams = [StreamRunner(runner, s, col.storage, col.ingest_streamed, col.remove) for s in streams_for(runner)]
+    except SourceError as exc:  # e.g. missing credentials: polling reports it on every run
+        log.warning("stream.not_started source=%s/%s error=%s", runner.job.event.slug, runner.job.name, exc)
+        return []
+    if streams:
+        runner.stream_healthy = lambda: all(s.healthy for s in streams)
+    col.streams.extend(streams)
+    return streams
 
 
 def build_keeper(cfg: LoadedConfig, storage: Storage, clock: Clock = system_clock) -> MediaKeeper:

@@ -19,6 +19,7 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from aggregator.clock import Clock
 from aggregator.config import EventSettings, LoadedConfig, SourceSettings
@@ -28,6 +29,9 @@ from aggregator.sources.destination import FetchPolicy
 from aggregator.storage import Storage, StorageError
 from aggregator.storage.leader import LeaderLock
 from aggregator.types import Cursor, FetchResult, IngestReport, PostKey
+
+if TYPE_CHECKING:
+    from aggregator.streams import StreamRunner
 
 log = logging.getLogger("aggregator.scheduler")
 
@@ -129,33 +133,47 @@ class SourceRunner:
         self.user_agent = user_agent
         self.fetch_policy = fetch_policy
         self._collector: Collector | None = None  # kept between runs (e.g. a Bluesky session)
+        self._collector_lock = threading.Lock()  # the poller and the source's streams share the collector
+        # Set by the source's streams (aggregator/streams.py): True while every one is connected.
+        self.stream_healthy: Callable[[], bool] | None = None
         self._lock = threading.Lock()
         self._last_recheck: datetime | None = None
 
+    def context(self) -> SourceContext:
+        ev = self.job.event
+        return SourceContext(
+            settings=self.job.source,
+            hashtags=ev.source_hashtags(self.job.source),
+            credentials=self.job.credentials,
+            clock=self.clock,
+            user_agent=self.user_agent,
+            event_start=ev.utc(ev.start),
+            source_name=self.job.name,
+            fetch_policy=self.fetch_policy,
+        )
+
     def collector(self) -> Collector:
-        if self._collector is None:
-            ev = self.job.event
-            ctx = SourceContext(
-                settings=self.job.source,
-                hashtags=ev.source_hashtags(self.job.source),
-                credentials=self.job.credentials,
-                clock=self.clock,
-                user_agent=self.user_agent,
-                event_start=ev.utc(ev.start),
-                source_name=self.job.name,
-                fetch_policy=self.fetch_policy,
-            )
-            self._collector = self.make_collector(ctx)
-        return self._collector
+        with self._collector_lock:
+            if self._collector is None:
+                self._collector = self.make_collector(self.context())
+            return self._collector
+
+    def interval(self) -> float:
+        """Seconds to the next poll: slower while the source's streams deliver, usual otherwise."""
+        healthy = self.stream_healthy
+        if self.job.source.streaming and healthy is not None and healthy():
+            return float(max(self.job.source.interval, self.job.source.stream_poll_interval))
+        return float(self.job.source.interval)
 
     def close(self) -> None:
         if self._collector is not None:
             self._collector.close()
             self._collector = None
 
-    def run(self) -> RunOutcome:
-        # One run at a time per source, even if called from two places.
-        if not self._lock.acquire(blocking=False):
+    def run(self, wait: bool = False) -> RunOutcome:
+        # One run at a time per source, even if called from two places; `wait` queues behind a run
+        # in progress (a stream's catch-up must start after the stream connected, not be skipped).
+        if not self._lock.acquire(blocking=wait, timeout=120 if wait else -1):
             return RunOutcome(self.job, ok=False, error="already running")
         try:
             return self._run()
@@ -167,7 +185,7 @@ class SourceRunner:
         stored = self.storage.source(job.event_id, job.name)
         failures = stored.consecutive_failures if stored else 0
         cursor = Cursor(stored.cursor_position, stored.etag, stored.last_modified) if stored else Cursor()
-        interval = timedelta(seconds=job.source.interval)
+        interval = timedelta(seconds=self.interval())
         try:
             result = self.collector().fetch(cursor)
             report = self.process(job, result)
@@ -177,7 +195,7 @@ class SourceRunner:
             self._record_failure(f"rate limited until {until:%H:%M:%S} UTC: {exc}", until, until)
             return RunOutcome(job, ok=False, error=str(exc), next_run_at=until, rate_limited_until=until)
         except (SourceError, StorageError) as exc:
-            next_at = self.clock() + backoff_delay(job.source.interval, failures)
+            next_at = self.clock() + backoff_delay(self.interval(), failures)
             self._record_failure(str(exc), next_at)
             return RunOutcome(job, ok=False, error=str(exc), next_run_at=next_at)
         except Exception as exc:  # a bug in a collector must not stop the others
@@ -268,11 +286,14 @@ class Scheduler:
     runners: list[SourceRunner]
     rng: random.Random = field(default_factory=random.Random)
     leader: LeaderLock | None = None
+    streams: list[StreamRunner] = field(default_factory=list)  # started and stopped with the jobs
     standby_poll: float = 5.0  # seconds between a standby's tries, and the leader's liveness checks
     tasks: list[PeriodicTask] = field(default_factory=list)
     _scheduler: object | None = None
     _stop: threading.Event = field(default_factory=threading.Event)
     _watch: threading.Thread | None = None
+    _wake_lock: threading.Lock = field(default_factory=threading.Lock)
+    _woken: set[str] = field(default_factory=set)  # job ids woken while their run was in progress
 
     @property
     def collecting(self) -> bool:
@@ -318,6 +339,20 @@ class Scheduler:
                           next_run_time=datetime.now(UTC))
         sched.start()
         self._scheduler = sched
+        for stream in self.streams:
+            stream.wake = self.wake
+            stream.start()
+
+    def wake(self, runner: SourceRunner) -> None:
+        """Poll this source now (a stream connected or was lost); a run in progress is followed by another."""
+        with self._wake_lock:
+            self._woken.add(self._job_id(runner))
+        sched = self._scheduler
+        if sched is not None and getattr(sched, "running", False):
+            sched.add_job(  # type: ignore[attr-defined]
+                self._tick, "date", run_date=runner.clock(), args=[runner], id=self._job_id(runner),
+                replace_existing=True,
+            )
 
     @staticmethod
     def _run_task(task: PeriodicTask) -> None:
@@ -331,10 +366,15 @@ class Scheduler:
         return f"{runner.job.event.slug}/{runner.job.name}"
 
     def _tick(self, runner: SourceRunner) -> None:
-        outcome = runner.run()
-        next_at = outcome.next_run_at or runner.clock() + timedelta(seconds=runner.job.source.interval)
+        with self._wake_lock:
+            self._woken.discard(self._job_id(runner))
+        outcome = runner.run(wait=True)
+        next_at = outcome.next_run_at or runner.clock() + timedelta(seconds=runner.interval())
         if outcome.ok:  # jitter on the normal cadence; failures already carry theirs
-            next_at += timedelta(seconds=self.rng.uniform(0, runner.job.source.interval * MAX_JITTER))
+            next_at += timedelta(seconds=self.rng.uniform(0, runner.interval() * MAX_JITTER))
+        with self._wake_lock:
+            if self._job_id(runner) in self._woken:  # woken while running: the wake's poll is still due
+                next_at = runner.clock()
         sched = self._scheduler
         if sched is not None and getattr(sched, "running", False):
             sched.add_job(  # type: ignore[attr-defined]
@@ -342,6 +382,8 @@ class Scheduler:
             )
 
     def _stop_jobs(self) -> None:
+        for stream in self.streams:
+            stream.stop()
         sched = self._scheduler
         self._scheduler = None
         if sched is not None:

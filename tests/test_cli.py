@@ -53,3 +53,10 @@ def test_unreachable_database_is_a_message_not_a_traceback(tmp_path: Path) -> No
     )
     assert proc.returncode == 1
     assert "Traceback" not in proc.stderr and "database" in proc.stderr
+
+
+def test_serve_with_workers_needs_a_shared_signing_key(monkeypatch: pytest.MonkeyPatch,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.delenv("AGGREGATOR_SECRET_KEY", raising=False)
+    assert main(["serve", "--config", str(ROOT / "config" / "example.toml"), "--workers", "2"]) != 0
+    assert "AGGREGATOR_SECRET_KEY" in capsys.readouterr().err

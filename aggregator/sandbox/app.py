@@ -4,6 +4,7 @@
     /bluesky/xrpc/.. Bluesky (PDS)        /flickr/services/feeds/..  Flickr feeds
     /youtube/feeds/videos.xml             /feed/<name>.atom|.rss     blog feeds
     /media/...       generated pictures   /_control/...              test and demo control (JSON)
+    /jetstream/subscribe  Bluesky Jetstream (WebSocket)   /mastodon/<inst>/api/v1/streaming/hashtag  SSE
 """
 
 from __future__ import annotations
@@ -29,10 +30,11 @@ from aggregator.sandbox.http import Request, Response, SandboxHTTPServer, _host_
 from aggregator.sandbox.mastodon import MastodonApi
 from aggregator.sandbox.scenario import Scenario, default_scenario
 from aggregator.sandbox.scenarios import resolve_scenario
+from aggregator.sandbox.streams import Jetstream, MastodonStreaming
 from aggregator.sandbox.world import World, iso_ms
 from aggregator.sandbox.x import XApi
 
-PREFIXES = ("x", "mastodon", "bluesky", "flickr", "youtube", "feed", "media")
+PREFIXES = ("x", "mastodon", "bluesky", "jetstream", "flickr", "youtube", "feed", "media")
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +69,8 @@ class SandboxApp:
         self.x = XApi(world)
         self.mastodon = MastodonApi(world)
         self.bluesky = BlueskyApi(world)
+        self.mastodon.streaming = MastodonStreaming(self.mastodon, stopping)
+        self.jetstream = Jetstream(self.bluesky, stopping)
         self.flickr = FlickrFeed(world)
         self.youtube = YouTubeFeed(world)
         self.blog = BlogFeed(world)
@@ -79,6 +83,7 @@ class SandboxApp:
             return self.control(req)
         handler = {
             "x": self.x.handle, "mastodon": self.mastodon.handle, "bluesky": self.bluesky.handle,
+            "jetstream": self.jetstream.handle,
             "flickr": self.flickr.handle, "youtube": self.youtube.handle, "feed": self.blog.handle,
             "media": self.media,
         }.get(first)
@@ -200,6 +205,12 @@ class SandboxApp:
                 post_id = "/".join(parts[1:]) or str((req.json() or {}).get("id", ""))
                 self.world.delete(post_id)
                 return json_response({"deleted": post_id})
+            if parts == ["firehose"] and req.method in ("POST", "PUT"):
+                data = req.json() or {}
+                self.jetstream.firehose = max(0.0, float(data.get("rate", self.jetstream.firehose)))
+                if "heartbeat" in data:
+                    self.mastodon.streaming.heartbeat = max(0.05, float(data["heartbeat"]))  # type: ignore[union-attr]
+                return json_response({"rate": self.jetstream.firehose, "sent": self.jetstream.sent})
             if parts == ["release"] and req.method == "POST":
                 return json_response({"released": self.world.release_all()})
             if parts[:1] == ["ids"] and len(parts) == 2:
@@ -211,7 +222,7 @@ class SandboxApp:
         return json_response({"error": "unknown control endpoint",
                               "endpoints": ["GET status", "GET requests?prefix=", "POST faults/<prefix>",
                                             "DELETE faults[/<prefix>]", "POST delete/<post id>", "POST release",
-                                            "GET ids/<post id>"]}, 404)
+                                            "GET ids/<post id>", "POST firehose {rate, heartbeat}"]}, 404)
 
 
 def _etag(data: bytes) -> str:
@@ -324,6 +335,13 @@ class Sandbox:
 
     def set_fault(self, prefix: str, fault: Fault) -> None:
         self.app.faults.set(prefix, fault)
+
+    def set_streams(self, firehose: float | None = None, heartbeat: float | None = None) -> None:
+        """Jetstream's unrelated posts per second; seconds between Mastodon stream heartbeats."""
+        if firehose is not None:
+            self.app.jetstream.firehose = max(0.0, firehose)
+        if heartbeat is not None and self.app.mastodon.streaming is not None:
+            self.app.mastodon.streaming.heartbeat = max(0.05, heartbeat)
 
     def clear_faults(self, prefix: str | None = None) -> None:
         self.app.faults.clear(prefix)

@@ -127,6 +127,12 @@ class BlueskyApi:
             return self._create_session(req)
         if method == "com.atproto.server.refreshSession":
             return self._refresh_session(req)
+        if method == "com.atproto.identity.resolveHandle":  # public: no session needed
+            handle = (req.arg("handle") or "").lower()
+            for person in self.world.scenario.people:
+                if self.world.bluesky_handle(person).lower() == handle:
+                    return json_response({"did": self.did_of(person.key)})
+            return xrpc_error(400, "InvalidRequest", "Unable to resolve handle")
         procedures = {"com.atproto.server.getSession", "app.bsky.feed.searchPosts", "app.bsky.feed.getPosts"}
         if method not in procedures:
             return xrpc_error(501, "MethodNotImplemented", "Method Not Implemented")

@@ -9,7 +9,8 @@ requests) or persistent (`times=None`) until cleared.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+import time
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, fields
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -17,7 +18,7 @@ from typing import Any, Literal, get_args
 
 from aggregator.sandbox.http import Request, Response, json_response
 
-FaultKind = Literal["status", "stall", "trickle", "huge", "malformed", "truncated", "html", "file"]
+FaultKind = Literal["status", "stall", "trickle", "huge", "malformed", "truncated", "html", "file", "drop", "freeze"]
 FAULT_KINDS: tuple[str, ...] = get_args(FaultKind)
 JSON_PLATFORMS = ("x", "mastodon", "bluesky")
 
@@ -26,7 +27,9 @@ JSON_PLATFORMS = ("x", "mastodon", "bluesky")
 class Fault:
     kind: FaultKind
     status: int = 503  # status: the HTTP status (429 carries the platform's own rate-limit headers)
-    seconds: float = 5.0  # stall: wait before answering; trickle: spread the body over; 429/503: reset after
+    # stall: wait before answering; trickle: spread the body over; 429/503: reset after;
+    # drop: a stream ends after this long; freeze: a stream sends nothing (no heartbeat) for this long
+    seconds: float = 5.0
     times: int | None = None  # answer the next N matching requests with the fault; None: until cleared
     size: int = 50_000_000  # huge: bytes streamed (never held in memory)
     chunk: int = 64  # trickle: bytes per write
@@ -189,6 +192,11 @@ def apply(
     stopping: threading.Event,
 ) -> Response:
     """The faulty answer to `req`; `real()` computes the normal one when the fault needs it."""
+    if fault.kind in ("drop", "freeze") or (fault.kind == "malformed" and _is_stream(req)):
+        resp = real()
+        if resp.stream is not None:
+            resp.stream = _stream_fault(fault, resp.stream, resp.status == 101, stopping)
+        return resp
     if fault.kind == "status":
         return error_response(platform, fault.status, now, fault.seconds)
     if fault.kind == "stall":
@@ -262,3 +270,26 @@ def _huge(size: int, ctype: str, stopping: threading.Event) -> Iterator[bytes]:
         yield block if n == len(block) else block[:n]
         left -= n
     yield tail
+
+
+def _is_stream(req: Request) -> bool:
+    return "/streaming/" in req.path or req.path.rstrip("/").endswith("/subscribe")
+
+
+def _stream_fault(fault: Fault, frames: Iterable[bytes], websocket: bool, stopping: threading.Event) -> Iterator[bytes]:
+    """A stream with the fault applied: ended early (drop), silent for a while (freeze), a broken frame first."""
+    from aggregator.sandbox.streams import sse_frame, ws_frame
+
+    started = time.monotonic()
+    source = iter(frames)
+    if fault.kind == "malformed":
+        yield ws_frame('{"did":"did:plc:broken","time_us":') if websocket else sse_frame("update", '{"id": "1", "uri"')
+    for chunk in source:
+        elapsed = time.monotonic() - started
+        if fault.kind == "drop" and elapsed >= fault.seconds:
+            return  # the connection closes without a goodbye
+        if fault.kind == "freeze" and elapsed < fault.seconds:
+            continue  # swallowed: the client hears nothing, not even a heartbeat
+        yield chunk
+        if stopping.is_set():
+            return

@@ -130,13 +130,17 @@ class _Handler(BaseHTTPRequestHandler):
                 self.send_header("Content-Type", resp.content_type)
             for k, v in resp.headers:
                 self.send_header(k, v)
-            if resp.stream is None:
+            if resp.status == 101:  # a WebSocket: the stream is the connection from here on
+                self.close_connection = True
+            elif resp.stream is None:
                 self.send_header("Content-Length", str(resp.length if resp.length is not None else len(resp.body)))
             elif resp.length is not None:
                 self.send_header("Content-Length", str(resp.length))
             else:
                 resp.close = True
-            if resp.close or (resp.length is not None and resp.stream is None and resp.length != len(resp.body)):
+            if resp.status == 101:
+                pass
+            elif resp.close or (resp.length is not None and resp.stream is None and resp.length != len(resp.body)):
                 self.send_header("Connection", "close")
                 self.close_connection = True
             self.end_headers()

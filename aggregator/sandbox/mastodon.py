@@ -19,6 +19,7 @@ from aggregator.sandbox.faults import rate_headers
 from aggregator.sandbox.http import Request, Response, json_response
 from aggregator.sandbox.limits import RateLimit
 from aggregator.sandbox.scenario import InstanceSpec, Person, ScenarioPost
+from aggregator.sandbox.streams import MastodonStreaming
 from aggregator.sandbox.text import mastodon_html, segments, urls_of
 from aggregator.sandbox.world import World, avatar_url, iso_ms
 
@@ -33,6 +34,7 @@ class MastodonApi:
         self.instances = {i.name: i for i in world.scenario.instances}
         self.numbers = {i.name: n for n, i in enumerate(world.scenario.instances)}
         self.limit = RateLimit(300, 300, world.clock)
+        self.streaming: MastodonStreaming | None = None  # set by the app, which owns the stop signal
 
     # ------------------------------------------------------------ identity
 
@@ -283,6 +285,10 @@ class MastodonApi:
             return json_response({"error": "Record not found"}, 404)
         parts = [p for p in rest.split("/") if p]
         inst = spec.name
+        if parts[:4] == ["api", "v1", "streaming", "hashtag"] and len(parts) <= 5 and self.streaming is not None:
+            if len(parts) == 5 and parts[4] != "local":
+                return json_response({"error": "Unknown stream type"}, 400)
+            return self.streaming.hashtag(req, inst, local=len(parts) == 5)
         if parts[:4] == ["api", "v1", "timelines", "tag"] and len(parts) == 5:
             return self._timeline(req, inst, tag=parts[4])
         if parts == ["api", "v1", "timelines", "public"]:

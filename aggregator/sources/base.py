@@ -10,14 +10,14 @@ another's.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from aggregator.clock import Clock
 from aggregator.config import SourceSettings
-from aggregator.types import Cursor, FetchResult
+from aggregator.types import Cursor, FetchResult, Post, PostKey
 
 if TYPE_CHECKING:
     from aggregator.sources.destination import FetchPolicy
@@ -75,4 +75,30 @@ class DeletionChecker(Protocol):
         Only a clear "not found" counts; any failure raises SourceError, so a platform
         outage never removes a post.
         """
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class StreamBatch:
+    """What one stream event brought: new or edited posts, and posts deleted at the source."""
+
+    posts: tuple[Post, ...] = ()  # translated by the platform's polling translation, filtered like a poll
+    deleted: tuple[PostKey, ...] = ()  # candidates: the runner keeps only the ones this event stored
+
+
+class Stream(Protocol):
+    """A live connection to a platform for one source: open, read batches until it ends, close."""
+
+    name: str  # for logs: "mastodon hashtag copro14", "jetstream"
+
+    def open(self) -> None:
+        """Connect. Raises SourceError (StreamUnavailable when the endpoint does not stream)."""
+        ...
+
+    def batches(self) -> Iterator[StreamBatch]:
+        """Batches as events arrive; returns when the server ends the stream, raises SourceError when it
+        breaks or stalls. Malformed frames are logged and skipped."""
+        ...
+
+    def close(self) -> None:
         ...

@@ -330,6 +330,31 @@ class BlueskyCollector:
             gone += [u for u in chunk if u not in found]
         return gone
 
+    def hydrate(self, uris: Sequence[str]) -> dict[str, Post]:
+        """Posts by at:// uri through getPosts (what the polling translation reads); absent ones left out."""
+        now = self.ctx.clock()
+        out: dict[str, Post] = {}
+        for start in range(0, len(uris), 25):
+            chunk = list(uris[start : start + 25])
+            data = self._authed_get("app.bsky.feed.getPosts", [("uris", u) for u in chunk]).json_object()
+            for raw in arr(data.get("posts")):
+                post = post_view_to_post(obj(raw), now)
+                if post is not None:
+                    out[post.external_id] = post
+        return out
+
+    def resolve_did(self, handle: str) -> str | None:
+        """An account's DID (Jetstream names authors by DID); None when the handle is unknown."""
+        handle = handle.strip().lstrip("@")
+        if handle.startswith("did:"):
+            return handle
+        resp = self.http.get(self._xrpc("com.atproto.identity.resolveHandle"), params={"handle": handle},
+                             check=False)
+        if resp.status == 400:
+            return None
+        check_status(resp, self.ctx.clock())
+        return opt_str(resp.json_object().get("did"))
+
     def _search(self, params: list[tuple[str, str]]) -> HttpResponse:
         return self._authed_get("app.bsky.feed.searchPosts", params)
 

@@ -15,6 +15,8 @@ from __future__ import annotations
 import json
 import logging
 import re
+import threading
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from html import escape
@@ -55,6 +57,7 @@ from aggregator.types import (
 )
 
 PAGE_LIMIT = 40
+LOCAL_IDS_KEPT = 50_000
 log = logging.getLogger("aggregator.sources.mastodon")
 
 
@@ -248,6 +251,24 @@ class MastodonCollector:
         token = ctx.credentials.get("access_token", "")
         self.headers = {"Authorization": f"Bearer {token}"} if token else {}
         self._account_ids: dict[str, str] = {}  # acct -> this instance's account id (looked up once)
+        # This instance's status id -> status uri, for streamed deletions (their payload is the local id).
+        self.local_ids: OrderedDict[str, str] = OrderedDict()
+        self._ids_lock = threading.Lock()  # the poller and the stream both note ids
+
+    def remember(self, status: Mapping[str, Any]) -> None:
+        """Note a status's local id and uri (bounded: the oldest are forgotten first)."""
+        sid, uri = text_of(status.get("id")), text_of(status.get("uri"))
+        if sid and uri:
+            with self._ids_lock:
+                self.local_ids[sid] = uri
+                self.local_ids.move_to_end(sid)
+                while len(self.local_ids) > LOCAL_IDS_KEPT:
+                    self.local_ids.popitem(last=False)
+
+    def uri_of(self, local_id: str) -> str | None:
+        """The uri of a status this collector or its stream has seen, by this instance's id."""
+        with self._ids_lock:
+            return self.local_ids.get(local_id)
 
     def _params(self, min_id: str | None, max_id: str | None = None) -> list[tuple[str, str]]:
         params: list[tuple[str, str]] = []
@@ -334,6 +355,7 @@ class MastodonCollector:
                 sid = text_of(status.get("id"))
                 if sid and id_newer(sid, newest):
                     newest = sid
+                self.remember(status)
                 post = status_to_post(status, now, self.settings.base_url)
                 if post is not None and (start is None or post.created_at >= start):
                     posts.append(post)
@@ -359,6 +381,7 @@ class MastodonCollector:
                 sid = text_of(status.get("id"))
                 if sid and id_newer(sid, page_newest):
                     page_newest = sid
+                self.remember(status)
                 post = status_to_post(status, now, self.settings.base_url)
                 if post is not None:
                     page.append(post)

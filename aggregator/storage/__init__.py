@@ -7,6 +7,7 @@ StorageError.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
@@ -19,6 +20,7 @@ from aggregator.clock import Clock, system_clock
 from aggregator.config import Settings
 from aggregator.storage import announcements as _announcements
 from aggregator.storage import authors as _authors
+from aggregator.storage import counts as _counts
 from aggregator.storage import deletions as _deletions
 from aggregator.storage import events as _events
 from aggregator.storage import exports as _exports
@@ -217,6 +219,10 @@ class Storage:
         with self.read() as conn:
             return _live.after(conn, seq, event_id, limit)
 
+    def live_reader(self) -> LiveReader:
+        """A kept connection for the live tailer (one thread): see LiveReader."""
+        return LiveReader(self)
+
     def last_live_seq(self) -> int:
         with self.read() as conn:
             return _live.last_seq(conn)
@@ -391,18 +397,25 @@ class Storage:
             return _search.author_facets(conn, event_id, limit)
 
     def approved_times(self, event_id: int, start: datetime, end: datetime) -> list[datetime]:
+        """Every approved post's time: reads every row (the timeline's chart reads hour_counts)."""
         with self.read() as conn:
             return _search.approved_times(conn, event_id, start, end)
 
-    def matching_times(self, event_id: int, query: PostQuery, text: str = "") -> list[datetime]:
-        """created_at of every post matching the filters and search (the timeline's count and chart)."""
+    def same_person_links(self, event_id: int, author_ids: Sequence[int]) -> list[tuple[int, int]]:
+        """Author id pairs, among `author_ids`, that dedup folded together as one person's cross-posts."""
         with self.read() as conn:
-            return _search.matching_times(conn, event_id, query, text)
+            return _search.same_person_links(conn, event_id, author_ids)
 
-    def same_person_links(self, event_id: int) -> list[tuple[int, int]]:
-        """Author id pairs that dedup folded together as one person's cross-posts."""
+    def hour_counts(self, event_id: int, start: datetime, end: datetime) -> list[int]:
+        """Approved posts per hour of [start, end), from the counts kept as posts change (the chart)."""
         with self.read() as conn:
-            return _search.same_person_links(conn, event_id)
+            return _counts.hour_counts(conn, event_id, start, end)
+
+    def filtered_matches(self, event_id: int, query: PostQuery, text: str, start: datetime,
+                         end: datetime) -> _counts.Matches:
+        """How many approved posts match filters and a search, and per hour of [start, end) (capped)."""
+        with self.read() as conn:
+            return _search.filtered_matches(conn, event_id, query, text, start, end)
 
     def flagged_posts(self, event_id: int, *, featured: bool = False, pinned: bool = False,
                       limit: int = 20) -> list[StoredPost]:
@@ -567,3 +580,46 @@ class Storage:
 def _short(exc: SQLAlchemyError) -> str:
     orig = getattr(exc, "orig", None)
     return str(orig if orig is not None else exc).splitlines()[0][:300]
+
+
+class LiveReader:
+    """The live tailer's reads on one kept autocommit connection: no pool checkout, ping, BEGIN or
+    ROLLBACK per batch (each a round trip, and round trips are what a busy server waits on).
+    Used from one thread only; reconnects after an error."""
+
+    def __init__(self, storage: Storage) -> None:
+        self.storage = storage
+        self._conn: Connection | None = None
+
+    def batch(self, seq: int, limit: int, watched: Callable[[int], bool],
+              ) -> tuple[list[LiveEvent], dict[int, StoredPost]]:
+        """The live rows after seq and the posts they name in watched events."""
+        if self.storage.dialect == "sqlite":  # no round trips to save (a kept connection keeps its snapshot)
+            with self.storage.read() as conn:
+                return self._batch(conn, seq, limit, watched)
+        try:
+            if self._conn is None:
+                self._conn = self.storage.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+            return self._batch(self._conn, seq, limit, watched)
+        except SQLAlchemyError as exc:
+            self.close()
+            raise StorageError(f"database read failed: {_short(exc)}") from exc
+
+    @staticmethod
+    def _batch(conn: Connection, seq: int, limit: int, watched: Callable[[int], bool],
+               ) -> tuple[list[LiveEvent], dict[int, StoredPost]]:
+        rows = _live.after(conn, seq, None, limit)
+        wanted: dict[int, list[int]] = {}
+        for row in rows:
+            if row.post_id is not None and watched(row.event_id):
+                wanted.setdefault(row.event_id, []).append(row.post_id)
+        posts: dict[int, StoredPost] = {}
+        for event_id, ids in wanted.items():
+            posts.update(_search.posts_by_ids(conn, event_id, ids))
+        return rows, posts
+
+    def close(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            with contextlib.suppress(SQLAlchemyError):
+                conn.close()

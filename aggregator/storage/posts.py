@@ -574,9 +574,11 @@ def hydrate(conn: Connection, rows: Sequence[Any]) -> list[StoredPost]:
     ]
 
 
-def page_statement(event_id: int, q: PostQuery) -> Any:
-    """The keyset query for one page (newest first unless paging `after`)."""
-    stmt = _select_posts().where(posts.c.event_id == event_id, posts.c.status.in_([s.value for s in q.statuses]))
+def page_statement(event_id: int, q: PostQuery, base: Any = None) -> Any:
+    """The keyset query for one page (newest first unless paging `after`), selecting `base`'s columns
+    (by default every column of _select_posts())."""
+    stmt = (_select_posts() if base is None else base).where(
+        posts.c.event_id == event_id, posts.c.status.in_([s.value for s in q.statuses]))
     if q.kinds:
         stmt = stmt.where(posts.c.kind.in_([k.value for k in q.kinds]))
     if q.platforms:
@@ -596,8 +598,24 @@ def page_statement(event_id: int, q: PostQuery) -> Any:
     return stmt.order_by(posts.c.created_at.desc(), posts.c.id.desc()).limit(q.limit + 1)
 
 
+def page_ids_statement(event_id: int, q: PostQuery) -> Any:
+    """page_statement selecting ids only: the keyset walk touches the posts index and nothing else."""
+    return page_statement(event_id, q, select(posts.c.id))
+
+
+def rows_for(conn: Connection, ids_stmt: Any) -> list[Any]:
+    """Rows of _select_posts() for the ids `ids_stmt` selects, in its order. The page is found first and
+    joined to its authors after, so no plan can join every author (PostgreSQL hash-joins all of them
+    when it guesses a search matches many posts)."""
+    ids = [r.id for r in conn.execute(ids_stmt)]
+    if not ids:
+        return []
+    found = {r.id: r for r in conn.execute(_select_posts().where(posts.c.id.in_(ids)))}
+    return [found[i] for i in ids if i in found]
+
+
 def list_posts(conn: Connection, event_id: int, q: PostQuery) -> PostPage:
-    return page_from(conn, q, list(conn.execute(page_statement(event_id, q))))
+    return page_from(conn, q, rows_for(conn, page_ids_statement(event_id, q)))
 
 
 def page_from(conn: Connection, q: PostQuery, rows: list[Any]) -> PostPage:

@@ -24,6 +24,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.types import DateTime, TypeDecorator
 
@@ -191,6 +192,36 @@ posts = Table(
     _status_check("status", POST_STATUSES, "status"),
     # Keyset paging of an event's posts by status, newest first (wall, timeline, API).
     Index("ix_posts_event_status_created", "event_id", "status", "created_at", "id"),
+    # The same filtered by network, and by author (the timeline's filters).
+    Index("ix_posts_event_status_platform_created", "event_id", "status", "platform", "created_at", "id"),
+    Index("ix_posts_author_status_created", "author_id", "status", "created_at", "id"),
+    # The wall's pinned and featured posts: a few rows each, never a scan of the event.
+    Index("ix_posts_pinned", "event_id", "status", "created_at", "id", sqlite_where=text("pinned = 1"),
+          postgresql_where=text("pinned")),
+    Index("ix_posts_featured", "event_id", "status", "created_at", "id", sqlite_where=text("featured = 1"),
+          postgresql_where=text("featured")),
+)
+
+# Counts kept as posts change (triggers of migration 0010a on posts; storage/counts.py reads them):
+# approved posts per 15-minute slot (seconds since the epoch // 900), network and kind, and per author.
+# The timeline's chart and author filter read these, never every post of the event.
+post_counts = Table(
+    "post_counts",
+    metadata,
+    Column("event_id", ForeignKey("events.id", ondelete="CASCADE"), primary_key=True),
+    Column("slot", BigInteger, primary_key=True),
+    Column("platform", String(16), primary_key=True),
+    Column("kind", String(8), primary_key=True),
+    Column("n", Integer, nullable=False),
+)
+
+author_counts = Table(
+    "author_counts",
+    metadata,
+    Column("event_id", ForeignKey("events.id", ondelete="CASCADE"), primary_key=True),
+    Column("author_id", ForeignKey("authors.id", ondelete="CASCADE"), primary_key=True),
+    Column("n", Integer, nullable=False),
+    Index("ix_author_counts_event_n", "event_id", "n"),
 )
 
 media = Table(

@@ -20,7 +20,7 @@ from aggregator.media.index import MediaIndex
 from aggregator.media.store import store_for
 from aggregator.paths import static_dir
 from aggregator.storage import Storage
-from aggregator.web import api, auth, console, docs, errors, exports, public, reporter, site
+from aggregator.web import api, auth, cards, console, docs, errors, exports, live_stream, public, reporter, site
 from aggregator.web.security import SecurityHeaders
 from aggregator.web.templating import make_templates
 
@@ -57,6 +57,7 @@ def create_app(
     app.state.templates = make_templates()
     app.state.media_store = store_for(cfg.settings.server.media_dir)
     app.state.templates.env.globals["media_index"] = MediaIndex(storage)
+    app.state.live_frames = live_stream.install(live_hub, storage, cards.prepare(app.state.templates.env), cfg, clock)
 
     embed_origins = tuple(o for ev in cfg.settings.events for o in ev.wall.embed_origins)
     app.add_middleware(

@@ -6,19 +6,8 @@ pages carry no inline script or style (the CSP forbids both): the event's
 accent colour comes from /e/<slug>/theme.css.
 
 The live stream (`/e/<slug>/live`) sends one SSE message per live-event row,
-with the row's seq as the SSE id. Its data is JSON:
-
-  {"kind": "post.approved" | "post.updated" | "post.pinned" | "post.unpinned"
-           | "post.featured" | "post.unfeatured",
-   "post_id": 12, "html": "<article ...>", "pinned": false, "featured": false,
-   "created_at": "2014-04-23T09:12:00Z"}
-      the post as it is *now* (fetched at send time), drawn by post/card.html;
-      sent only while the post is approved (and its platform shown on this wall)
-  {"kind": "post.retracted", "post_id": 12}
-      remove the card (also sent for an approval whose post is no longer visible)
-  {"kind": "announcement", "id": 3, "html": "<li ...>"}   add or replace a banner line
-  {"kind": "announcement.withdrawn", "id": 3}              remove it
-  {"kind": "wall.options"}                                 options changed: reload the page
+with the row's seq as the SSE id; aggregator/web/live_stream.py makes each
+row's frame once per process and describes the messages.
 
 `?wall=<name>` picks one of the event's named walls: its messages follow that
 wall's filters (platforms, media only, hashtags), and `wall.options` reaches
@@ -33,14 +22,8 @@ was rendered at, so nothing approved between render and connect is missed).
 from __future__ import annotations
 
 import asyncio
-import functools
-import json
 import logging
 import re
-import threading
-import time
-from collections.abc import AsyncIterator, Callable
-from concurrent.futures import Future
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -49,25 +32,21 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment
-from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from aggregator.config import LoadedConfig, WallSettings
-from aggregator.live import Dropped, LiveHub
 from aggregator.media.store import HASH, MediaStore, image_type
 from aggregator.storage import EventRecord, PageCursor, PostPage, PostQuery, Storage, StoredPost
-from aggregator.storage.records import LiveEvent, SessionRecord
+from aggregator.storage.records import SessionRecord
 from aggregator.storage.stories import StoryBlock, StoryRecord
 from aggregator.types import Platform, PostKey, PostKind, Status
 from aggregator.web import auth, cards, colour, story_view, timeline_nav
-from aggregator.web.chart import posts_per_hour
+from aggregator.web.chart import hourly_chart
+from aggregator.web.live_stream import LiveStream
 
 log = logging.getLogger("aggregator.web.public")
 
 router = APIRouter(include_in_schema=False)
 
-PING_SECONDS = 15
-RETRY_MS = 1500
-POST_KINDS = ("post.approved", "post.updated", "post.pinned", "post.unpinned", "post.featured", "post.unfeatured")
 KIND_FILTERS: dict[str, tuple[PostKind, ...]] = {
     "all": (),
     "posts": (PostKind.TEXT, PostKind.LINK),
@@ -296,109 +275,15 @@ def _start_seq(last_event_id: str | None, after: str | None) -> int | None:
     return None
 
 
-def live_message(storage: Storage, env: Environment, event: EventRecord, settings: WallSettings,
-                 row: LiveEvent, now: datetime, wall: str = "") -> dict[str, Any] | None:
-    """The JSON a wall (`wall`, with these settings) receives for one live-event row, or None when this
-    wall has nothing to do. The per-wall filters are `cards.wall_shows`."""
-    if row.kind in POST_KINDS and row.post_id is not None:
-        post = storage.post(event.id, row.post_id)
-        visible = post is not None and post.status is Status.APPROVED and cards.wall_shows(post, settings)
-        if not visible or post is None:
-            return {"kind": "post.retracted", "post_id": row.post_id}
-        ctx = cards.CardContext(event.slug, event.timezone, now, "wall", settings.show_media,
-                                inline_video=settings.inline_video)
-        return {
-            "kind": row.kind, "post_id": post.id, "html": cards.render_card(env, post, ctx),
-            "pinned": post.pinned, "featured": post.featured, "created_at": cards.iso(post.created_at),
-        }
-    if row.kind == "post.retracted" and row.post_id is not None:
-        return {"kind": "post.retracted", "post_id": row.post_id}
-    if row.kind == "announcement":
-        found = [a for a in storage.announcements(event.id) if a.id == row.payload.get("id")]
-        if not found or found[0].withdrawn:
-            return None
-        html = cards.render_template(env, "wall/announcement.html", {"a": found[0], "now": now})
-        return {"kind": "announcement", "id": found[0].id, "html": html}
-    if row.kind == "announcement.withdrawn":
-        return {"kind": "announcement.withdrawn", "id": row.payload.get("id")}
-    if row.kind == "wall.options":
-        # Only the screens of the wall whose options changed reload.
-        return {"kind": "wall.options"} if str(row.payload.get("wall") or "") == wall else None
-    return None
-
-
-class SharedMessages:
-    """Each live row's message, computed once per process and shared by every wall that sends it
-    within `ttl` seconds: one database read and one render per approval, not one per screen.
-    The first caller computes; concurrent callers wait for its result."""
-
-    def __init__(self, ttl: float = 2.0) -> None:
-        self.ttl = ttl
-        self._lock = threading.Lock()
-        self._items: dict[tuple[object, ...], tuple[float, Future[dict[str, Any] | None]]] = {}
-
-    def get(self, key: tuple[object, ...], make: Callable[[], dict[str, Any] | None]) -> dict[str, Any] | None:
-        now = time.monotonic()
-        with self._lock:
-            hit = self._items.get(key)
-            if hit is not None and hit[0] > now:
-                future, mine = hit[1], False
-            else:
-                future, mine = Future(), True
-                self._items[key] = (now + self.ttl, future)
-                if len(self._items) > 1024:  # drop expired entries now and then
-                    self._items = {k: v for k, v in self._items.items() if v[0] > now}
-        if mine:
-            try:
-                future.set_result(make())
-            except BaseException as exc:
-                future.set_exception(exc)
-                with self._lock:
-                    self._items.pop(key, None)
-        return future.result()
-
-
-def _shared_messages(request: Request) -> SharedMessages:
-    state = request.app.state
-    if not hasattr(state, "live_messages"):
-        state.live_messages = SharedMessages()
-    shared: SharedMessages = state.live_messages
-    return shared
-
-
-async def live_events(request: Request, hub: LiveHub, event: EventRecord, start: int | None, wall: str = "",
-                      ) -> AsyncIterator[ServerSentEvent]:
-    storage, env, cfg = _storage(request), _env(request), _cfg(request)
-    shared = _shared_messages(request)
-
-    def make(row: LiveEvent) -> dict[str, Any] | None:
-        current = storage.event(event.slug) or event
-        return live_message(storage, env, current, cards.wall_settings(cfg, current, wall), row, _now(request),
-                            wall)
-
-    yield ServerSentEvent(comment="live", retry=RETRY_MS)
-    try:
-        async for row in hub.subscribe(event.id, start):
-            message = await asyncio.to_thread(shared.get, (event.id, row.seq, wall), functools.partial(make, row))
-            if message is None:
-                continue
-            yield ServerSentEvent(data=json.dumps(message, ensure_ascii=False), id=str(row.seq))
-    except Dropped:
-        log.info("live.stream_dropped event=%s", event.slug)  # the browser reconnects with its last id
-
-
 @router.get("/e/{slug}/live")
-async def live(request: Request, slug: str, after: str | None = None, wall: str = "") -> EventSourceResponse:
-    """`?wall=<name>`: the stream of one of the event's named walls (its filters and option changes)."""
+async def live(request: Request, slug: str, after: str | None = None, wall: str = "") -> Response:
+    """The wall's SSE stream (aggregator/web/live_stream.py). `?wall=<name>`: the stream of one of
+    the event's named walls (its filters and option changes)."""
     event = await asyncio.to_thread(_event, request, slug)
     if wall not in cards.wall_names(_cfg(request), event):
         raise HTTPException(404, f"no wall {wall!r}")
     start = _start_seq(request.headers.get("last-event-id"), after)
-    hub: LiveHub = request.app.state.hub
-    return EventSourceResponse(
-        live_events(request, hub, event, start, wall), ping=PING_SECONDS,
-        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
-    )
+    return LiveStream(request.app.state.hub, request.app.state.live_frames, event.id, start, wall)
 
 
 # ---- the timeline --------------------------------------------------------------------------------------------
@@ -501,7 +386,8 @@ def _timeline_context(request: Request, event: EventRecord, embed: bool) -> dict
     qp = request.query_params
     programme = storage.programme(event.id)
     start, end = cards.day_bounds(event)
-    everyone = timeline_nav.people(storage.author_facets(event.id), storage.same_person_links(event.id))
+    facets = storage.author_facets(event.id)
+    everyone = timeline_nav.people(facets, storage.same_person_links(event.id, [a.id for a in facets]))
     author_ids = timeline_nav.person_ids(f.author, everyone)
     before, after, latest = _cursor(qp.get("before")), _cursor(qp.get("after")), qp.get("latest") == "1"
     opening = None
@@ -512,10 +398,12 @@ def _timeline_context(request: Request, event: EventRecord, embed: bool) -> dict
     page, _ = timeline_page(storage, event, f, before, after, latest, author_ids=author_ids)
     chronological = list(reversed(page.posts))
     filtered = bool(f.q or f.author is not None or f.platform or f.kind != "all")
-    # With a filter or a search, the chart and the count describe what matches.
-    times = (storage.matching_times(event.id, _post_query(f, author_ids), f.q) if filtered
-             else storage.approved_times(event.id, start, end))
-    chart = posts_per_hour(times, programme, start, end, event.timezone)
+    # With a filter or a search, the chart and the count describe what matches (counted up to a cap;
+    # past it the chart shows the whole day). Without, the chart comes from the kept counts.
+    matches = storage.filtered_matches(event.id, _post_query(f, author_ids), f.q, start, end) if filtered else None
+    hours = matches.hours if matches is not None and matches.hours is not None else None
+    chart = hourly_chart(hours if hours is not None else storage.hour_counts(event.id, start, end),
+                         programme, start, end, event.timezone)
     card = cards.CardContext(event.slug, event.timezone, now, "embed" if embed else "timeline", True,
                              "_blank" if embed else "", cards.event_days(event),
                              curate=not embed and _is_curator(request))
@@ -525,7 +413,9 @@ def _timeline_context(request: Request, event: EventRecord, embed: bool) -> dict
                                                                                event.timezone),
         "programme": programme, "authors": everyone, "chart": chart, "card": card,
         "platforms": [(p.value, cards.platform_name(p.value)) for p in Platform], "base": base, "embed": embed,
-        "kinds": list(KIND_FILTERS), "now": now, "filtered": filtered, "matches": len(times) if filtered else None,
+        "kinds": list(KIND_FILTERS), "now": now, "filtered": filtered,
+        "matches": matches.total if matches is not None else None,
+        "matches_capped": matches is not None and matches.capped,
         "cursor_at": timeline_nav.cursor_at, "opening": opening,
     }
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from aggregator.storage import PostQuery
+import pytest
+
+from aggregator.storage import PostQuery, search
 from aggregator.storage.search import fts5_query
 from aggregator.types import Platform, PostKind
 from tests.factories import approved, make_post, migrated_storage, pending
@@ -83,3 +85,24 @@ def test_edits_at_the_source_are_searchable(db_url: str) -> None:
         storage.ingest(ev.id, None, [approved(edited)], None)
         assert texts(storage.search_posts(ev.id, PostQuery(), "phrasing")) == ["second phrasing"]
         assert texts(storage.search_posts(ev.id, PostQuery(), "wording")) == []
+
+
+@pytest.mark.parametrize("rare", [1000, 3])  # every plan: the id list, and the probe of a common search
+def test_sqlite_search_plans_find_the_same_posts(sqlite_url: str, rare: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(search, "RARE_MATCHES", rare)
+    with migrated_storage(sqlite_url) as storage:
+        ev = storage.event("coproduction-2014")
+        assert ev is not None
+        words = ["community garden", "communal kitchen", "community hall", "commune", "garden party"] * 2
+        storage.ingest(ev.id, None, [approved(make_post(i, text=f"{w} {i}")) for i, w in enumerate(words)], None)
+
+        def found(query: str) -> list[str]:
+            return sorted(p.text for p in storage.search_posts(ev.id, PostQuery(limit=50), query).posts)
+
+        every = sorted(f"{w} {i}" for i, w in enumerate(words))
+        assert found("community") == [t for t in every if t.startswith("community ")]
+        assert found("commun") == [t for t in every if t.startswith("commun")]  # the prefix, spelt out
+        assert found("garden commun") == [t for t in every if t.startswith("community garden")]
+        monkeypatch.setattr(search, "PREFIX_TERMS", 1)  # too many words to spell out: the prefix itself
+        assert found("commun") == [t for t in every if t.startswith("commun")]
+        assert found("zzz") == []

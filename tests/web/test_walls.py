@@ -19,7 +19,7 @@ from aggregator.storage.announcements import wall_overrides
 from aggregator.storage.records import LiveEvent
 from aggregator.types import Media, MediaKind, Platform, PostKind
 from aggregator.web import cards
-from aggregator.web.public import live_message
+from aggregator.web.live_stream import live_message
 from tests.factories import approved, make_post, settings_dict
 from tests.web.conftest import ConsoleEnv, csrf_from
 from tests.web.public_env import ACTOR, SLUG, parse, public_env

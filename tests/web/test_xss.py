@@ -24,7 +24,7 @@ from aggregator.pipeline.sanitise import text_to_html
 from aggregator.storage import PostQuery, stories
 from aggregator.types import Author, Media, MediaKind, Platform
 from aggregator.web import cards
-from aggregator.web.public import live_message
+from aggregator.web.live_stream import live_message
 from tests.corpora import CORPORA
 from tests.factories import approved, make_post
 from tests.web.conftest import ConsoleEnv
