@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import random
 import threading
@@ -387,6 +388,13 @@ class Scheduler:
         sched = self._scheduler
         self._scheduler = None
         if sched is not None:
+            # APScheduler 3 sets STOPPED outside its lock, so a shutdown racing with the pass that clears a
+            # finished one-shot job makes that pass raise JobLookupError in the scheduler's thread. Pause
+            # first (a new pass then does nothing), let a pass in flight finish (it holds the lock), then stop.
+            with contextlib.suppress(Exception):  # not running any more: nothing to pause
+                sched.pause()  # type: ignore[attr-defined]
+            with sched._jobstores_lock:  # type: ignore[attr-defined]
+                pass
             sched.shutdown(wait=False)  # type: ignore[attr-defined]
 
     def stop(self) -> None:
