@@ -287,7 +287,8 @@ def render_console(request: Request, name: str, context: dict[str, Any], status_
     from aggregator.web import chrome
 
     user = current_user(request)
-    ctx = {"user": user, "csrf_token": csrf_token(request), "request": request, **context}
+    # Pages outside an event (sign-in, users) have none; the navigation asks.
+    ctx = {"user": user, "csrf_token": csrf_token(request), "request": request, "event": None, **context}
     env = request.app.state.templates.env
     env.globals.setdefault("nav_areas", chrome.areas)
     env.globals.setdefault("nav_site_areas", chrome.site_areas)

@@ -163,3 +163,11 @@ def test_sign_out(console: ConsoleEnv) -> None:
 ])
 def test_next_is_only_ever_local(given: str, expected: str) -> None:
     assert safe_next(given) == expected
+
+
+def test_the_sign_in_page_opens_for_someone_already_signed_in(console: ConsoleEnv) -> None:
+    # The console's navigation reads `event`; the sign-in page has none (this was a 500).
+    console.add_user("mo2", "moderator")
+    moderator = console.sign_in("mo2")
+    resp = moderator.get("/console/login")
+    assert resp.status_code == 200 and "<form" in resp.text
