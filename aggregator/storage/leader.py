@@ -8,6 +8,7 @@ by the OS when the process dies).
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 from pathlib import Path
@@ -61,6 +62,10 @@ class LeaderLock:
             self._conn.commit()
             return True
         except Exception:  # the connection is gone, and the lock with it
+            # Close our side too: a dropped, unclosed psycopg connection warns when collected, in
+            # whatever code runs then (a test elsewhere, with warnings as errors).
+            with contextlib.suppress(Exception):
+                self._conn.close()
             self._conn = None
             return False
 
