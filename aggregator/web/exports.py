@@ -23,7 +23,6 @@ from fastapi.responses import HTMLResponse, Response, StreamingResponse
 from markupsafe import escape
 from pydantic import BaseModel
 
-from aggregator.config import LoadedConfig
 from aggregator.export import atom
 from aggregator.export.bundle import write_bundle
 from aggregator.media.store import MediaStore
@@ -31,6 +30,7 @@ from aggregator.report import build_report
 from aggregator.storage import EventRecord, PostQuery, Storage
 from aggregator.web import auth, cards
 from aggregator.web.auth import User, render_console, require_role
+from aggregator.web.deps import app_config, app_storage, event_or_404
 
 router = APIRouter()
 AsOrganiser = Annotated[User, Depends(require_role("organiser"))]
@@ -38,21 +38,9 @@ FEED_SIZE = 50
 CHUNK = 64 * 1024
 
 
-def _storage(request: Request) -> Storage:
-    storage: Storage = request.app.state.storage
-    return storage
-
-
-def _cfg(request: Request) -> LoadedConfig:
-    cfg: LoadedConfig = request.app.state.cfg
-    return cfg
-
-
-def _event(request: Request, slug: str) -> EventRecord:
-    event = _storage(request).event(slug)
-    if event is None:
-        raise HTTPException(404, f"no event {slug!r}")
-    return event
+_storage = app_storage
+_cfg = app_config
+_event = event_or_404
 
 
 def _public(request: Request) -> str:

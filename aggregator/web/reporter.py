@@ -21,15 +21,15 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
-from aggregator.config import LoadedConfig
 from aggregator.pipeline.moderate import ModerationContext, moderate
 from aggregator.pipeline.sanitise import clean_post_urls, find_spans, text_to_html
 from aggregator.sources.video import video_from_url
-from aggregator.storage import EventRecord, Storage
+from aggregator.storage import EventRecord
 from aggregator.storage.stories import BLOCK_KINDS, StoryError, StoryRecord
 from aggregator.types import Author, IngestItem, Media, MediaKind, Platform, Post, PostKey, PostKind, Status
 from aggregator.web import auth, cards
 from aggregator.web.auth import User
+from aggregator.web.deps import app_config, app_storage, event_or_404
 from aggregator.web.uploads import MAX_UPLOAD_BYTES, UploadError, store_photo
 
 router = APIRouter(include_in_schema=False)
@@ -42,21 +42,9 @@ MAX_PHOTOS = 4
 _POST_LINK = re.compile(r"/e/[a-z0-9-]+/p/(\d+)")
 
 
-def _storage(request: Request) -> Storage:
-    storage: Storage = request.app.state.storage
-    return storage
-
-
-def _cfg(request: Request) -> LoadedConfig:
-    cfg: LoadedConfig = request.app.state.cfg
-    return cfg
-
-
-def _event(request: Request, slug: str) -> EventRecord:
-    event = _storage(request).event(slug)
-    if event is None:
-        raise HTTPException(404, f"no event {slug!r}")
-    return event
+_storage = app_storage
+_cfg = app_config
+_event = event_or_404
 
 
 def _story(request: Request, event: EventRecord, story_id: int, user: User) -> StoryRecord:
